@@ -1,0 +1,46 @@
+import { createAccessCheck, type AccessCheck } from "./auth.ts";
+import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
+import type { RegistryHooks, RegistryOptions } from "./options.ts";
+import type { BlobStore } from "./storage/blob-store.ts";
+
+/** Everything a route needs, built once per registry from its options. */
+export interface Context {
+  store: BlobStore;
+  hasher: HasherFactory;
+  checkAccess: AccessCheck;
+  uploadExpiryMs: number;
+  maxManifestBytes: number;
+  /** Fire a hook without letting it fail or delay the request. */
+  emit<K extends keyof RegistryHooks>(hook: K, event: Parameters<NonNullable<RegistryHooks[K]>>[0]): void;
+  /** Run background work (cleanup) without delaying the response. */
+  background(work: () => Promise<unknown>): void;
+  /**
+   * Live hashers of uploads in progress in this process, so a chunked upload continues
+   * its hash instead of re-reading. Only a cache: its entry is used when its byte count
+   * matches the session's state in the store, and a miss means a re-hash, never an error.
+   */
+  liveHashers: Map<string, { hasher: Hasher; size: number }>;
+}
+
+export function createContext(options: RegistryOptions): Context {
+  const waitUntil = options.waitUntil ?? ((promise: Promise<unknown>) => void promise);
+  const background = (work: () => Promise<unknown>) =>
+    waitUntil(
+      Promise.resolve()
+        .then(work)
+        .catch((error) => console.error("berth: background task failed", error)),
+    );
+  return {
+    store: options.store,
+    hasher: options.hasher ?? createPortableHasher,
+    checkAccess: createAccessCheck(options.auth),
+    uploadExpiryMs: options.uploadExpiryMs ?? 24 * 60 * 60 * 1000,
+    maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
+    emit(hook, event) {
+      const listener = options.hooks?.[hook] as ((event: unknown) => unknown) | undefined;
+      if (listener) background(async () => listener(event));
+    },
+    background,
+    liveHashers: new Map(),
+  };
+}

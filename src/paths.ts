@@ -1,0 +1,45 @@
+/**
+ * Every storage key Berth uses is built here, from names, tags and digests that were
+ * validated first (reference.ts, digest.ts) and upload ids that match UPLOAD_ID.
+ * Layout, modelled on distribution's:
+ *
+ *   blobs/<alg>/<hex[0..2]>/<hex>/data                     bytes, stored once per registry
+ *   repositories/<name>/_layers/<alg>/<hex>/link           the repo may read this blob
+ *   repositories/<name>/_manifests/revisions/<alg>/<hex>/link   {mediaType, size, ...}
+ *   repositories/<name>/_manifests/tags/<tag>              the tagged manifest's digest
+ *   repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>/link  descriptor of a referrer
+ *   catalog/<name>/_repo                                   marks a repository as existing
+ *   uploads/<id>/state.json                                upload session state
+ *   uploads/<id>/part-<seq>                                bytes received so far, in parts
+ *
+ * Name components never start with "_", so no key is a directory of another's leaf.
+ */
+import type { Digest } from "./digest.ts";
+
+export const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const digestPath = (digest: Digest) => `${digest.algorithm}/${digest.hex}`;
+const repo = (name: string) => `repositories/${name}`;
+
+export const blobKey = (digest: Digest) => `blobs/${digest.algorithm}/${digest.hex.slice(0, 2)}/${digest.hex}/data`;
+export const layerLinkKey = (name: string, digest: Digest) => `${repo(name)}/_layers/${digestPath(digest)}/link`;
+export const revisionKey = (name: string, digest: Digest) => `${repo(name)}/_manifests/revisions/${digestPath(digest)}/link`;
+
+export const tagsPrefix = (name: string) => `${repo(name)}/_manifests/tags/`;
+// A leaf per tag (tags have no "/"), so keys sort exactly as tags do and `last` pages by key.
+export const tagKey = (name: string, tag: string) => `${tagsPrefix(name)}${tag}`;
+/** The tag a key from `tagsPrefix(name)` names. */
+export const tagFromKey = (name: string, key: string) => key.slice(tagsPrefix(name).length);
+
+export const referrersPrefix = (name: string, subject: Digest) => `${repo(name)}/_referrers/${digestPath(subject)}/`;
+export const referrerKey = (name: string, subject: Digest, referrer: Digest) =>
+  `${referrersPrefix(name, subject)}${referrer.algorithm}-${referrer.hex}/link`;
+
+export const CATALOG_PREFIX = "catalog/";
+export const catalogKey = (name: string) => `${CATALOG_PREFIX}${name}/_repo`;
+export const nameFromCatalogKey = (key: string) => key.slice(CATALOG_PREFIX.length, -"/_repo".length);
+
+export const UPLOADS_PREFIX = "uploads/";
+export const uploadPrefix = (id: string) => `${UPLOADS_PREFIX}${id}/`;
+export const uploadStateKey = (id: string) => `${uploadPrefix(id)}state.json`;
+export const uploadPartKey = (id: string, seq: number) => `${uploadPrefix(id)}part-${String(seq).padStart(8, "0")}`;

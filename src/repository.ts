@@ -1,0 +1,46 @@
+/** Per-repository links: which blobs and manifests a repository may serve. */
+import type { Context } from "./context.ts";
+import type { Digest } from "./digest.ts";
+import { blobKey, catalogKey, layerLinkKey } from "./paths.ts";
+
+const encoder = new TextEncoder();
+
+export async function linkBlob(ctx: Context, name: string, digest: Digest): Promise<void> {
+  await ctx.store.put(layerLinkKey(name, digest), encoder.encode(digest.value));
+  await markRepository(ctx, name);
+}
+
+/** Size of a blob the repository may read, or null. */
+export async function statLinkedBlob(ctx: Context, name: string, digest: Digest): Promise<number | null> {
+  if (!(await ctx.store.head(layerLinkKey(name, digest)))) return null;
+  return (await ctx.store.head(blobKey(digest)))?.size ?? null;
+}
+
+export async function markRepository(ctx: Context, name: string): Promise<void> {
+  if (!(await ctx.store.head(catalogKey(name)))) await ctx.store.put(catalogKey(name), new Uint8Array(0));
+}
+
+export async function repositoryExists(ctx: Context, name: string): Promise<boolean> {
+  return (await ctx.store.head(catalogKey(name))) !== null;
+}
+
+export async function readText(ctx: Context, key: string): Promise<string | null> {
+  const object = await ctx.store.get(key);
+  return object ? new Response(object.body).text() : null;
+}
+
+export async function writeJson(ctx: Context, key: string, value: unknown): Promise<void> {
+  await ctx.store.put(key, encoder.encode(JSON.stringify(value)));
+}
+
+/** Every key under `prefix`, following the store's pages. For small sets (tags, catalog). */
+export async function listAll(ctx: Context, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let startAfter: string | undefined;
+  for (;;) {
+    const page = await ctx.store.list(prefix, { startAfter, limit: 1000 });
+    keys.push(...page.keys);
+    if (!page.truncated) return keys;
+    startAfter = page.keys.at(-1);
+  }
+}

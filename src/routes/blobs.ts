@@ -1,0 +1,45 @@
+// end-2: GET/HEAD /v2/<name>/blobs/<digest> (with Range), end-10: DELETE /v2/<name>/blobs/<digest>
+import type { RegistryRouter } from "../routing.ts";
+import type { IRequest } from "itty-router";
+import type { Context } from "../context.ts";
+import { RegistryError } from "../errors.ts";
+import { blobKey, layerLinkKey } from "../paths.ts";
+import { parseRange } from "../range.ts";
+import { statLinkedBlob } from "../repository.ts";
+import { contentHeaders, digestParam, nameOf, requireAccess } from "../routing.ts";
+
+const BLOB_TYPE = "application/octet-stream";
+
+export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
+  router.head("/v2/:name+/blobs/:digest", requireAccess(ctx, "pull"), async (request) => {
+    const { digest, size } = await findBlob(ctx, request);
+    return new Response(null, { headers: { ...contentHeaders(digest.value, size, BLOB_TYPE), "Accept-Ranges": "bytes" } });
+  });
+
+  router.get("/v2/:name+/blobs/:digest", requireAccess(ctx, "pull"), async (request) => {
+    const { digest, size } = await findBlob(ctx, request);
+    const range = parseRange(request.headers.get("range"), size);
+    const object = await ctx.store.get(blobKey(digest), range ?? undefined);
+    if (!object) throw new RegistryError("BLOB_UNKNOWN", { digest: digest.value });
+    const headers = new Headers({ ...contentHeaders(digest.value, size, BLOB_TYPE), "Accept-Ranges": "bytes" });
+    if (!range) return new Response(object.body, { headers });
+    headers.set("Content-Length", String(range.length));
+    headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${size}`);
+    return new Response(object.body, { status: 206, headers });
+  });
+
+  router.delete("/v2/:name+/blobs/:digest", requireAccess(ctx, "delete"), async (request) => {
+    const { name, digest } = await findBlob(ctx, request);
+    // Only the repository's link goes: other repositories may share the bytes.
+    await ctx.store.delete(layerLinkKey(name, digest));
+    return new Response(null, { status: 202, headers: { "Docker-Content-Digest": digest.value } });
+  });
+}
+
+async function findBlob(ctx: Context, request: IRequest) {
+  const name = nameOf(request);
+  const digest = digestParam(request);
+  const size = await statLinkedBlob(ctx, name, digest);
+  if (size === null) throw new RegistryError("BLOB_UNKNOWN", { digest: digest.value });
+  return { name, digest, size };
+}

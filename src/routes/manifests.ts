@@ -1,0 +1,102 @@
+// end-3: GET/HEAD /v2/<name>/manifests/<reference>; end-7: PUT; end-9: DELETE
+import type { RegistryRouter } from "../routing.ts";
+import type { IRequest } from "itty-router";
+import type { Context } from "../context.ts";
+import { isDigestLike, parseDigest, type Digest } from "../digest.ts";
+import { RegistryError } from "../errors.ts";
+import { checkReferences, parseManifest, readRevision, type Revision } from "../manifests.ts";
+import { blobKey, referrerKey, revisionKey, tagKey, tagsPrefix } from "../paths.ts";
+import { validateTag } from "../reference.ts";
+import { listAll, markRepository, readText, writeJson } from "../repository.ts";
+import { contentHeaders, decodeParam, nameOf, requireAccess } from "../routing.ts";
+import { readLimited } from "../streams.ts";
+
+const MANIFEST = "/v2/:name+/manifests/:reference";
+
+type Reference = { tag: string; digest?: undefined } | { tag?: undefined; digest: Digest };
+
+function referenceOf(request: IRequest): Reference {
+  const text = decodeParam(request.params.reference ?? "");
+  return isDigestLike(text) ? { digest: parseDigest(text) } : { tag: validateTag(text) };
+}
+
+export function registerManifestRoutes(router: RegistryRouter, ctx: Context): void {
+  router.head(MANIFEST, requireAccess(ctx, "pull"), async (request) => {
+    const { digest, revision } = await resolveManifest(ctx, nameOf(request), referenceOf(request));
+    return new Response(null, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
+  });
+
+  router.get(MANIFEST, requireAccess(ctx, "pull"), async (request) => {
+    const { digest, revision } = await resolveManifest(ctx, nameOf(request), referenceOf(request));
+    const object = await ctx.store.get(blobKey(digest));
+    if (!object) throw new RegistryError("MANIFEST_UNKNOWN", { digest: digest.value });
+    return new Response(object.body, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
+  });
+
+  router.put(MANIFEST, requireAccess(ctx, "push"), async (request) => {
+    const name = nameOf(request);
+    const reference = referenceOf(request);
+    const bytes = await readLimited(request as unknown as Request, ctx.maxManifestBytes);
+    const algorithm = reference.digest?.algorithm ?? "sha256";
+    const hasher = ctx.hasher(algorithm);
+    hasher.update(bytes);
+    const digest = parseDigest(`${algorithm}:${await hasher.digest()}`);
+    if (reference.digest && reference.digest.hex !== digest.hex) {
+      throw new RegistryError("DIGEST_INVALID", { expected: reference.digest.value, actual: digest.value });
+    }
+    const manifest = parseManifest(bytes, request.headers.get("content-type"));
+    await checkReferences(ctx, name, manifest);
+
+    if (!(await ctx.store.head(blobKey(digest)))) await ctx.store.put(blobKey(digest), bytes);
+    const revision: Revision = {
+      mediaType: manifest.mediaType,
+      size: bytes.byteLength,
+      artifactType: manifest.artifactType,
+      annotations: manifest.annotations,
+      subject: manifest.subject?.value,
+    };
+    await writeJson(ctx, revisionKey(name, digest), revision);
+    if (manifest.subject) await writeJson(ctx, referrerKey(name, manifest.subject, digest), { digest: digest.value });
+    if (reference.tag) await ctx.store.put(tagKey(name, reference.tag), new TextEncoder().encode(digest.value));
+    await markRepository(ctx, name);
+
+    ctx.emit("onManifestPushed", { name, reference: reference.tag ?? digest.value, digest: digest.value, mediaType: manifest.mediaType });
+    const headers = new Headers({ Location: `/v2/${name}/manifests/${digest.value}`, "Docker-Content-Digest": digest.value });
+    if (manifest.subject) headers.set("OCI-Subject", manifest.subject.value);
+    return new Response(null, { status: 201, headers });
+  });
+
+  router.delete(MANIFEST, requireAccess(ctx, "delete"), async (request) => {
+    const name = nameOf(request);
+    const reference = referenceOf(request);
+    const { digest, revision } = await resolveManifest(ctx, name, reference);
+    if (reference.tag) {
+      await ctx.store.delete(tagKey(name, reference.tag));
+    } else {
+      await deleteManifest(ctx, name, digest, revision);
+    }
+    ctx.emit("onManifestDeleted", { name, reference: reference.tag ?? digest.value, digest: digest.value });
+    return new Response(null, { status: 202 });
+  });
+}
+
+async function resolveManifest(ctx: Context, name: string, reference: Reference) {
+  let digest = reference.digest;
+  if (reference.tag) {
+    const target = await readText(ctx, tagKey(name, reference.tag));
+    if (target === null) throw new RegistryError("MANIFEST_UNKNOWN", { name, tag: reference.tag });
+    digest = parseDigest(target);
+  }
+  const revision = await readRevision(ctx, name, digest!);
+  if (!revision) throw new RegistryError("MANIFEST_UNKNOWN", { name, digest: digest!.value });
+  return { digest: digest!, revision };
+}
+
+/** Remove a manifest from a repository: its revision, every tag on it, its referrer entry. */
+async function deleteManifest(ctx: Context, name: string, digest: Digest, revision: Revision): Promise<void> {
+  for (const key of await listAll(ctx, tagsPrefix(name))) {
+    if ((await readText(ctx, key)) === digest.value) await ctx.store.delete(key);
+  }
+  if (revision.subject) await ctx.store.delete(referrerKey(name, parseDigest(revision.subject), digest));
+  await ctx.store.delete(revisionKey(name, digest));
+}

@@ -1,0 +1,126 @@
+// end-4a, end-4b: POST /v2/<name>/blobs/uploads/[?digest=<d>]; end-11: POST ?mount=<d>&from=<other>
+// end-5: PATCH /v2/<name>/blobs/uploads/<id>; end-6: PUT /v2/<name>/blobs/uploads/<id>?digest=<d>
+// GET /v2/<name>/blobs/uploads/<id> (status), DELETE (cancel)
+import type { RegistryRouter } from "../routing.ts";
+import type { IRequest } from "itty-router";
+import type { Context } from "../context.ts";
+import { parseDigest, type Digest } from "../digest.ts";
+import { RegistryError } from "../errors.ts";
+import { validateName } from "../reference.ts";
+import { linkBlob, statLinkedBlob } from "../repository.ts";
+import { decodeParam, nameOf, requireAccess } from "../routing.ts";
+import { nonEmptyBody } from "../streams.ts";
+import {
+  appendToUpload,
+  deleteUpload,
+  finishUpload,
+  loadUpload,
+  startUpload,
+  uploadRange,
+  type UploadState,
+} from "../upload-sessions.ts";
+
+const UPLOAD = "/v2/:name+/blobs/uploads/:id";
+
+export function registerUploadRoutes(router: RegistryRouter, ctx: Context): void {
+  router.post("/v2/:name+/blobs/uploads/", requireAccess(ctx, "push"), async (request) => {
+    const name = nameOf(request);
+    const url = new URL(request.url);
+    const mount = url.searchParams.get("mount");
+    if (mount !== null) {
+      const mounted = await tryMount(ctx, request, name, parseDigest(mount), url.searchParams.get("from"));
+      if (mounted) return blobCreated(name, mounted);
+    }
+    const digest = url.searchParams.get("digest");
+    if (digest !== null) parseDigest(digest); // reject a bad digest before starting anything
+    const state = await startUpload(ctx, name);
+    if (digest === null) return uploadAccepted(state);
+    // Monolithic upload: the whole blob in this one request; a failure leaves no session.
+    try {
+      return blobCreated(name, await finishWithBody(ctx, request, state, digest));
+    } catch (error) {
+      await deleteUpload(ctx, state);
+      throw error;
+    }
+  });
+
+  router.patch(UPLOAD, requireAccess(ctx, "push"), async (request) => {
+    const state = await loadUpload(ctx, nameOf(request), request.params.id!);
+    const body = await nonEmptyBody(request as unknown as Request);
+    const range = parseContentRange(request.headers.get("content-range"), state);
+    if (!body) return uploadAccepted(state);
+    return uploadAccepted(await appendToUpload(ctx, state, body, { ...range, length: range.length ?? declaredLength(request) }));
+  });
+
+  router.put(UPLOAD, requireAccess(ctx, "push"), async (request) => {
+    const state = await loadUpload(ctx, nameOf(request), request.params.id!);
+    const digest = new URL(request.url).searchParams.get("digest");
+    return blobCreated(state.name, await finishWithBody(ctx, request, state, digest));
+  });
+
+  router.get(UPLOAD, requireAccess(ctx, "push"), async (request) => {
+    const state = await loadUpload(ctx, nameOf(request), request.params.id!);
+    return new Response(null, { status: 204, headers: sessionHeaders(state) });
+  });
+
+  router.delete(UPLOAD, requireAccess(ctx, "push"), async (request) => {
+    await deleteUpload(ctx, await loadUpload(ctx, nameOf(request), request.params.id!));
+    return new Response(null, { status: 204 });
+  });
+}
+
+/** Append the request's body (if any) as the final chunk, then verify and publish. */
+async function finishWithBody(ctx: Context, request: IRequest, state: UploadState, digest: string | null): Promise<Digest> {
+  parseDigest(digest ?? ""); // reject a bad digest before reading any bytes
+  const body = await nonEmptyBody(request as unknown as Request);
+  const range = parseContentRange(request.headers.get("content-range"), state);
+  const complete = body
+    ? await appendToUpload(ctx, state, body, { ...range, length: range.length ?? declaredLength(request) })
+    : state;
+  return finishUpload(ctx, complete, digest);
+}
+
+/** Link a blob from another repository the client may read; null when that is not possible. */
+async function tryMount(ctx: Context, request: IRequest, name: string, digest: Digest, from: string | null): Promise<Digest | null> {
+  if (from === null) return null; // no automatic discovery: blobs stay private to their repositories
+  const source = validateName(decodeParam(from));
+  try {
+    await ctx.checkAccess(request as unknown as Request, { name: source, action: "pull" });
+  } catch {
+    return null; // not readable by this client: fall back to a normal upload
+  }
+  if ((await statLinkedBlob(ctx, source, digest)) === null) return null;
+  await linkBlob(ctx, name, digest);
+  return digest;
+}
+
+/** `Content-Range: <start>-<end>` as sent with chunks; absent for streamed uploads. */
+function parseContentRange(header: string | null, state: UploadState): { start?: number; length?: number } {
+  if (header === null) return {};
+  const match = header.trim().match(/^(?:bytes[= ])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/);
+  if (!match) throw new RegistryError("BLOB_UPLOAD_INVALID", { contentRange: header }, { message: "invalid Content-Range" });
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  if (end < start) throw new RegistryError("RANGE_INVALID", { contentRange: header }, { headers: { Range: uploadRange(state) } });
+  return { start, length: end - start + 1 };
+}
+
+function declaredLength(request: IRequest): number | undefined {
+  const header = request.headers.get("content-length");
+  return header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
+}
+
+const sessionHeaders = (state: UploadState) => ({
+  Location: `/v2/${state.name}/blobs/uploads/${state.id}`,
+  Range: uploadRange(state),
+  "Docker-Upload-UUID": state.id,
+});
+
+const uploadAccepted = (state: UploadState) =>
+  new Response(null, { status: 202, headers: { ...sessionHeaders(state), "Content-Length": "0" } });
+
+const blobCreated = (name: string, digest: Digest) =>
+  new Response(null, {
+    status: 201,
+    headers: { Location: `/v2/${name}/blobs/${digest.value}`, "Docker-Content-Digest": digest.value, "Content-Length": "0" },
+  });

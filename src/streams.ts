@@ -1,0 +1,100 @@
+import { RegistryError } from "./errors.ts";
+import type { Hasher } from "./hashing.ts";
+
+/**
+ * A pass-through that counts bytes and feeds a hasher as they stream by, so a blob is
+ * hashed while it is stored and never read back. With `expectedSize`, more or fewer
+ * bytes than announced fail the stream with SIZE_INVALID (and so the store's put).
+ */
+export function meterStream(
+  source: ReadableStream<Uint8Array>,
+  { hasher, expectedSize }: { hasher?: Hasher; expectedSize?: number },
+): { stream: ReadableStream<Uint8Array>; bytes: () => number } {
+  let count = 0;
+  const meter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      count += chunk.byteLength;
+      if (expectedSize !== undefined && count > expectedSize) throw sizeMismatch(expectedSize, count);
+      hasher?.update(chunk);
+      controller.enqueue(chunk);
+    },
+    flush() {
+      if (expectedSize !== undefined && count !== expectedSize) throw sizeMismatch(expectedSize, count);
+    },
+  });
+  return { stream: source.pipeThrough(meter), bytes: () => count };
+}
+
+function sizeMismatch(expected: number, received: number): RegistryError {
+  return new RegistryError("SIZE_INVALID", { expected, received });
+}
+
+/**
+ * The request body, or null when it has no bytes. Peeks at the first chunk so an empty
+ * chunked body is told apart from a real one without buffering anything.
+ */
+export async function nonEmptyBody(request: Request): Promise<ReadableStream<Uint8Array> | null> {
+  if (!request.body || request.headers.get("content-length") === "0") return null;
+  const reader = request.body.getReader();
+  let first = await reader.read();
+  while (!first.done && first.value.byteLength === 0) first = await reader.read();
+  if (first.done) return null;
+  let pending: Uint8Array | undefined = first.value;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pending) {
+        controller.enqueue(pending);
+        pending = undefined;
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+}
+
+/** Read a small body (a manifest) whole, refusing more than `limit` bytes with 413. */
+export async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > limit) throw tooLarge(limit);
+  if (!request.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+const tooLarge = (limit: number) =>
+  new RegistryError("PAYLOAD_TOO_LARGE", { limit }, { message: `manifest larger than ${limit} bytes` });
+
+/** Concatenate streams lazily, one after the other. */
+export function concatStreams(open: Array<() => Promise<ReadableStream<Uint8Array>>>): ReadableStream<Uint8Array> {
+  let index = 0;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        if (!reader) {
+          if (index === open.length) return controller.close();
+          reader = (await open[index++]!()).getReader();
+        }
+        const { done, value } = await reader.read();
+        if (!done) return controller.enqueue(value);
+        reader = undefined;
+      }
+    },
+    cancel: (reason) => reader?.cancel(reason),
+  });
+}
