@@ -1,0 +1,64 @@
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRegistry, type RegistryOptions } from "../../src/index.ts";
+import { FsStore } from "./fs-store.ts";
+import { createNodeHasher } from "./hasher.ts";
+import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
+
+export interface ServeOptions {
+  root: string;
+  host: string;
+  port: number;
+  htpasswdFile?: string;
+  anonymousPull?: boolean;
+  readOnlyUsers?: string[];
+  uploadExpiryMs?: number;
+  accessLog?: (entry: AccessLogEntry) => void;
+  /** Anything else createRegistry accepts (hooks, a custom authorizer). */
+  registry?: Partial<RegistryOptions>;
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  /** Stop accepting, let in-flight requests finish (up to `graceMs`), then close. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Start Berth on node:http with filesystem storage. */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const store = new FsStore(options.root);
+  await store.removeStaleTempFiles();
+  const htpasswd = options.htpasswdFile ? await readFile(options.htpasswdFile, "utf8") : undefined;
+  const registry = createRegistry({
+    store,
+    hasher: createNodeHasher,
+    uploadExpiryMs: options.uploadExpiryMs,
+    ...options.registry,
+    auth: htpasswd || options.registry?.auth
+      ? { htpasswd, anonymousPull: options.anonymousPull, readOnlyUsers: options.readOnlyUsers, ...options.registry?.auth }
+      : undefined,
+  });
+  const server = createServer({ keepAliveTimeout: 30_000 }, toRequestListener(registry.fetch, options.accessLog));
+  server.on("clientError", (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    close: (graceMs = 10_000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
