@@ -44,7 +44,7 @@ const invalid = (message: string, detail?: unknown) => new RegistryError("MANIFE
 export function parseManifest(bytes: Uint8Array, contentType: string | null): ParsedManifest {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
   } catch {
     throw invalid("manifest is not valid JSON");
   }

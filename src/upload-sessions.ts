@@ -123,12 +123,19 @@ export async function deleteUpload(ctx: Context, state: Pick<UploadState, "id">)
 export function rangeNotSatisfiable(state: UploadState): RegistryError {
   return new RegistryError("RANGE_INVALID", { size: state.size }, {
     message: "chunk does not start at the end of the upload",
-    headers: { Range: uploadRange(state), "Docker-Upload-UUID": state.id },
+    headers: { ...sessionHeaders(state) },
   });
 }
 
 /** The `Range` header value for a session: `0-<last byte offset>` (`0-0` when empty). */
 export const uploadRange = (state: UploadState) => `0-${Math.max(0, state.size - 1)}`;
+
+/** Where and how far a session is: on every upload response, errors included. */
+export const sessionHeaders = (state: UploadState) => ({
+  Location: `/v2/${state.name}/blobs/uploads/${state.id}`,
+  Range: uploadRange(state),
+  "Docker-Upload-UUID": state.id,
+});
 
 const isExpired = (ctx: Context, state: UploadState) => Date.now() - state.updatedAt > ctx.uploadExpiryMs;
 

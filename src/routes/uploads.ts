@@ -5,7 +5,6 @@ import type { RegistryRouter } from "../routing.ts";
 import type { IRequest } from "itty-router";
 import type { Context } from "../context.ts";
 import { parseDigest, type Digest } from "../digest.ts";
-import { RegistryError } from "../errors.ts";
 import { validateName } from "../reference.ts";
 import { linkBlob, statLinkedBlob } from "../repository.ts";
 import { decodeParam, nameOf, requireAccess } from "../routing.ts";
@@ -16,7 +15,8 @@ import {
   finishUpload,
   loadUpload,
   startUpload,
-  uploadRange,
+  rangeNotSatisfiable,
+  sessionHeaders,
   type UploadState,
 } from "../upload-sessions.ts";
 
@@ -83,11 +83,12 @@ async function finishWithBody(ctx: Context, request: IRequest, state: UploadStat
 /** Link a blob from another repository the client may read; null when that is not possible. */
 async function tryMount(ctx: Context, request: IRequest, name: string, digest: Digest, from: string | null): Promise<Digest | null> {
   if (from === null) return null; // no automatic discovery: blobs stay private to their repositories
-  const source = validateName(decodeParam(from));
+  const source = decodeParam(from);
   try {
+    validateName(source);
     await ctx.checkAccess(request as unknown as Request, { name: source, action: "pull" });
   } catch {
-    return null; // not readable by this client: fall back to a normal upload
+    return null; // not a repository this client may read: fall back to a normal upload
   }
   if ((await statLinkedBlob(ctx, source, digest)) === null) return null;
   await linkBlob(ctx, name, digest);
@@ -97,11 +98,10 @@ async function tryMount(ctx: Context, request: IRequest, name: string, digest: D
 /** `Content-Range: <start>-<end>` as sent with chunks; absent for streamed uploads. */
 function parseContentRange(header: string | null, state: UploadState): { start?: number; length?: number } {
   if (header === null) return {};
-  const match = header.trim().match(/^(?:bytes[= ])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/);
-  if (!match) throw new RegistryError("BLOB_UPLOAD_INVALID", { contentRange: header }, { message: "invalid Content-Range" });
-  const start = Number(match[1]);
-  const end = Number(match[2]);
-  if (end < start) throw new RegistryError("RANGE_INVALID", { contentRange: header }, { headers: { Range: uploadRange(state) } });
+  const match = header.trim().match(/^(\d+)-(\d+)$/); // the spec form only, as distribution
+  const start = Number(match?.[1]);
+  const end = Number(match?.[2]);
+  if (!match || end < start) throw rangeNotSatisfiable(state);
   return { start, length: end - start + 1 };
 }
 
@@ -109,12 +109,6 @@ function declaredLength(request: IRequest): number | undefined {
   const header = request.headers.get("content-length");
   return header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
 }
-
-const sessionHeaders = (state: UploadState) => ({
-  Location: `/v2/${state.name}/blobs/uploads/${state.id}`,
-  Range: uploadRange(state),
-  "Docker-Upload-UUID": state.id,
-});
 
 const uploadAccepted = (state: UploadState) =>
   new Response(null, { status: 202, headers: { ...sessionHeaders(state), "Content-Length": "0" } });
