@@ -7,9 +7,9 @@ const RUNTIME_ONLY = [
   /from\s+["'](node:|bun:|cloudflare:)/, // runtime modules
   /from\s+["'](fs|path|crypto|http|stream|os|buffer)["']/, // bare Node built-ins
   /\brequire\(/,
-  /\bDeno\./,
-  /\bBuffer\./,
-  /\bprocess\./,
+  /\bDeno\.\w/,
+  /\bBuffer\.\w/,
+  /\bprocess\.\w/,
 ];
 
 function sourceFiles(dir: string): string[] {
