@@ -26,7 +26,8 @@ export function createAccessCheck(options: AuthOptions | undefined): AccessCheck
     const isRead = access.action === "pull" || access.action === "catalog";
     if (!credentials) {
       // The base endpoint always challenges, so `docker login` really checks the password.
-      if (options.anonymousPull && isRead && access.name !== "") return;
+      const isBase = access.name === "" && access.action === "pull";
+      if (options.anonymousPull && isRead && !isBase) return;
       throw unauthorized();
     }
     if (!(await verify(credentials.user, credentials.password))) throw unauthorized();

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { readableToWeb, writeWebStream } from "./web-streams.ts";
 import type { BlobStore, ByteRange, ListOptions, ListResult, ObjectBody, ObjectInfo, PutOptions } from "../../src/index.ts";
 
 // Keys come from src/paths.ts; this is the last line of defence before the filesystem:
@@ -45,24 +45,22 @@ export class FsStore implements BlobStore {
       end: range ? range.offset + range.length - 1 : undefined,
       highWaterMark: WRITE_BUFFER,
     });
-    return { size, body: Readable.toWeb(stream) as ReadableStream<Uint8Array> };
+    return { size, body: readableToWeb(stream) };
   }
 
   async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, _options?: PutOptions): Promise<number> {
     const dest = this.path(key);
     const temp = await this.tempFile();
     const output = createWriteStream(temp, { highWaterMark: WRITE_BUFFER });
-    let written = 0;
     try {
-      const source = body instanceof Uint8Array ? Readable.from([body]) : Readable.fromWeb(body as never);
-      source.on("data", (chunk: Uint8Array) => (written += chunk.byteLength));
-      await pipeline(source, output);
+      const source = body instanceof Uint8Array ? streamOf(body) : body;
+      await writeWebStream(source, output);
       await this.publish(temp, dest);
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
     }
-    return written;
+    return output.bytesWritten;
   }
 
   async concat(sources: string[], dest: string): Promise<void> {
@@ -159,3 +157,11 @@ const ifMissing =
     if (error.code === "ENOENT" || error.code === "ENOTDIR") return fallback;
     throw error;
   };
+
+const streamOf = (bytes: Uint8Array) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
+import { readableToWeb } from "./web-streams.ts";
 
 type FetchHandler = (request: Request) => Promise<Response>;
 
@@ -71,7 +71,7 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
     method: req.method,
     headers,
     signal,
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+    body: hasBody ? readableToWeb(req) : undefined,
     // @ts-expect-error duplex is required by Node's fetch for streamed bodies, missing from DOM types
     duplex: "half",
   });

@@ -1,0 +1,58 @@
+import { once } from "node:events";
+import type { Readable, Writable } from "node:stream";
+
+const HIGH_WATER_MARK = 1024 * 1024;
+
+/**
+ * A Node Readable as a Web ReadableStream, without copying. Node's own Readable.toWeb
+ * copies every chunk (it cannot know the Buffer is not from a shared pool); request
+ * bodies and file reads here come in freshly allocated buffers, so views are safe, and
+ * the copies were a large share of a push's CPU time.
+ */
+export function readableToWeb(readable: Readable): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        readable.pause();
+        readable.on("data", (chunk: Buffer) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) readable.pause();
+        });
+        readable.once("end", () => controller.close());
+        readable.once("error", (error) => controller.error(error));
+        // A request whose client went away ends with "close" but no "end": fail the stream.
+        readable.once("close", () => {
+          if (!readable.readableEnded) controller.error(new Error("stream closed before its end"));
+        });
+      },
+      pull() {
+        readable.resume();
+      },
+      cancel(reason) {
+        readable.destroy(reason instanceof Error ? reason : undefined);
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_MARK }),
+  );
+}
+
+/** Write a Web stream into a Node Writable with backpressure, then end it and wait for it to finish. */
+export async function writeWebStream(source: ReadableStream<Uint8Array>, output: Writable): Promise<void> {
+  const failed = new Promise<never>((_, reject) => output.once("error", reject));
+  const reader = source.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), failed]);
+      if (done) break;
+      if (!output.write(value)) await Promise.race([once(output, "drain"), failed]);
+    }
+    output.end();
+    await Promise.race([once(output, "finish"), failed]);
+  } catch (error) {
+    await reader.cancel(error).catch(() => {});
+    output.destroy();
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+}
