@@ -41,7 +41,6 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       : undefined,
   });
   const server = createServer({ keepAliveTimeout: 30_000 }, toRequestListener(registry.fetch, options.accessLog));
-  server.on("clientError", (_error, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, resolve);

@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
 
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -38,16 +37,20 @@ export function readableToWeb(readable: Readable): ReadableStream<Uint8Array> {
 
 /** Write a Web stream into a Node Writable with backpressure, then end it and wait for it to finish. */
 export async function writeWebStream(source: ReadableStream<Uint8Array>, output: Writable): Promise<void> {
-  const failed = new Promise<never>((_, reject) => output.once("error", reject));
+  // No Promise.race against a long-lived "failed" promise here: every race would leave a
+  // reaction on it holding that chunk, and a 1 GiB push would stay in memory.
+  let failure: unknown;
+  output.on("error", (error) => (failure ??= error));
   const reader = source.getReader();
   try {
     for (;;) {
-      const { done, value } = await Promise.race([reader.read(), failed]);
+      const { done, value } = await reader.read();
+      if (failure) throw failure;
       if (done) break;
-      if (!output.write(value)) await Promise.race([once(output, "drain"), failed]);
+      if (!output.write(value)) await nextEvent(output, "drain");
     }
     output.end();
-    await Promise.race([once(output, "finish"), failed]);
+    await nextEvent(output, "finish");
   } catch (error) {
     await reader.cancel(error).catch(() => {});
     output.destroy();
@@ -55,4 +58,19 @@ export async function writeWebStream(source: ReadableStream<Uint8Array>, output:
   } finally {
     reader.releaseLock();
   }
+}
+
+/** Resolve on `event`; reject if the stream errors or closes first. Cleans up its listeners. */
+function nextEvent(stream: Writable, event: "drain" | "finish"): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: unknown) => {
+      stream.off(event, onEvent).off("error", onError).off("close", onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onEvent = () => settle();
+    const onError = (error: unknown) => settle(error);
+    const onClose = () => settle(new Error(`stream closed before ${event}`));
+    stream.on(event, onEvent).on("error", onError).on("close", onClose);
+  });
 }

@@ -1,0 +1,135 @@
+// Child-process plumbing for long-running servers (registries, dockerd,
+// containerd): start, collect log lines, wait for readiness, stop by pid.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export interface Daemon {
+  child: ChildProcess;
+  pid: number;
+  logs: string[];
+  /** Resolves with the first log line matching re (rejects on exit or timeout). */
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+const MAX_LOG_LINES = 20_000;
+
+export function startDaemon(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Daemon {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  const waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
+  let exited: string | undefined;
+  const exitWaiters: Array<(why: string) => void> = [];
+
+  const onData = (stream: NodeJS.ReadableStream) => {
+    let buf = '';
+    stream.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (logs.length >= MAX_LOG_LINES) logs.splice(0, 1000);
+        logs.push(line);
+        for (const w of [...waiters]) {
+          const m = line.match(w.re);
+          if (m) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+        }
+      }
+    });
+  };
+  onData(child.stdout!);
+  onData(child.stderr!);
+  const closed = new Promise<void>((resolve) => child.on('close', (code, sig) => {
+    exited = `${cmd} exited (${code ?? sig})`;
+    for (const w of exitWaiters) w(exited);
+    resolve();
+  }));
+  child.on('error', (err) => { exited = `${cmd}: ${err.message}`; for (const w of exitWaiters) w(exited); });
+
+  return {
+    child,
+    pid: child.pid ?? -1,
+    logs,
+    waitForLine(re, timeoutMs = 30_000) {
+      const seen = logs.map((l) => l.match(re)).find(Boolean);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const fail = (why: string) => reject(new Error(`${why} before printing ${re}\n${logs.slice(-30).join('\n')}`));
+        if (exited) return fail(exited);
+        const timer = setTimeout(() => fail(`timeout after ${timeoutMs} ms`), timeoutMs);
+        waiters.push({ re, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+        exitWaiters.push((why) => { clearTimeout(timer); fail(why); });
+      });
+    },
+    async stop(timeoutMs = 15_000) {
+      if (exited || child.pid === undefined) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, timeoutMs);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Ask the kernel for a free 127.0.0.1 port (for servers that cannot take port 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Poll an HTTP URL until it answers with any status (the server is up). */
+export async function waitForHttp(url: string, timeoutMs = 30_000, isAlive?: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    if (isAlive && !isAlive()) throw new Error(`server died before answering ${url}`);
+    try { await fetch(url); return; } catch (err) { last = err; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no answer from ${url} in ${timeoutMs} ms: ${String(last)}`);
+}
+
+/** VmHWM (peak RSS) in KiB of pid plus all of its descendants; undefined if gone. */
+export function peakRssKiB(pid: number): number | undefined {
+  const all = [pid, ...descendants(pid)];
+  let total: number | undefined;
+  for (const p of all) {
+    const hwm = readStatusField(p, 'VmHWM');
+    if (hwm !== undefined) total = (total ?? 0) + hwm;
+  }
+  return total;
+}
+
+function readStatusField(pid: number, field: string): number | undefined {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) : undefined;
+  } catch { return undefined; }
+}
+
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(name), ppid);
+    } catch { /* raced with exit */ }
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    for (const [child, pp] of parent) if (pp === p) { out.push(child); queue.push(child); }
+  }
+  return out;
+}
