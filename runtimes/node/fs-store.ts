@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises"
 import { dirname, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { readableToWeb, writeWebStream } from "./web-streams.ts";
-import type { BlobStore, ByteRange, ListOptions, ListResult, ObjectBody, ObjectInfo, PutOptions } from "../../src/index.ts";
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "../../src/index.ts";
 
 // Keys come from src/paths.ts; this is the last line of defence before the filesystem:
 // segments start with a letter, digit or "_", so "." and ".." can never appear.
@@ -65,14 +65,16 @@ export class FsStore implements BlobStore {
 
   async concat(sources: string[], dest: string): Promise<void> {
     const target = this.path(dest);
-    if (sources.length === 1) return this.publish(this.path(sources[0]!), target);
+    if (sources.length === 1) {
+      return this.publish(this.path(sources[0]!), target).catch(notFoundAs(sources[0]!));
+    }
     const temp = await this.tempFile();
     try {
       const output = createWriteStream(temp, { highWaterMark: WRITE_BUFFER });
-      const paths = sources.map((key) => this.path(key));
+      const files = sources.map((key) => ({ key, path: this.path(key) }));
       await pipeline(async function* () {
-        for (const path of paths) {
-          const file = await open(path, "r");
+        for (const { key, path } of files) {
+          const file = await open(path, "r").catch(notFoundAs(key));
           yield* file.createReadStream({ highWaterMark: WRITE_BUFFER });
         }
       }, output);
@@ -150,6 +152,13 @@ export class FsStore implements BlobStore {
     }
   }
 }
+
+/** Rethrow ENOENT as the interface's typed NotFoundError for `key`. */
+const notFoundAs =
+  (key: string) =>
+  (error: NodeJS.ErrnoException): never => {
+    throw error.code === "ENOENT" ? new NotFoundError(key) : error;
+  };
 
 const ifMissing =
   <T>(fallback: T) =>

@@ -41,6 +41,9 @@ async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerRe
   const response = await handler(toRequest(req, signal));
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => (headers[key] = value));
+  // Answered before the request body was read (413, 401, a bad digest): the unread bytes
+  // would be parsed as the next request, so this connection cannot be reused.
+  if (!req.complete) headers.connection = "close";
   res.writeHead(response.status, headers);
   if (!response.body || req.method === "HEAD") {
     await response.body?.cancel();

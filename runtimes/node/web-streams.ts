@@ -1,3 +1,4 @@
+import { finished } from "node:stream/promises";
 import type { Readable, Writable } from "node:stream";
 
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -53,7 +54,10 @@ export async function writeWebStream(source: ReadableStream<Uint8Array>, output:
     await nextEvent(output, "finish");
   } catch (error) {
     await reader.cancel(error).catch(() => {});
+    // Wait for the close, so a caller removing the file does not race a late open.
+    const closed = finished(output).catch(() => {});
     output.destroy();
+    await closed;
     throw error;
   } finally {
     reader.releaseLock();

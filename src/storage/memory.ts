@@ -1,4 +1,4 @@
-import type { BlobStore, ByteRange, ListOptions, ListResult, ObjectBody, ObjectInfo, PutOptions } from "./blob-store.ts";
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "./blob-store.ts";
 
 /**
  * The reference BlobStore: a Map of byte arrays. For tests and embedding; it holds
@@ -29,7 +29,7 @@ export class MemoryStore implements BlobStore {
   async concat(sources: string[], dest: string): Promise<void> {
     const parts = sources.map((key) => {
       const bytes = this.objects.get(key);
-      if (!bytes) throw new Error(`concat: missing source ${key}`);
+      if (!bytes) throw new NotFoundError(key);
       return bytes;
     });
     this.objects.set(dest, new Uint8Array(await new Blob(parts).arrayBuffer()));

@@ -1,0 +1,180 @@
+/**
+ * Test targets: one registry behind a uniform `fetch(path, init)`, so the HTTP suite in
+ * test/http runs unchanged against every runtime. Targets are data-driven: add a kind to
+ * TARGET_KINDS (deno, worker, ...) and every suite picks it up. Select kinds with
+ * BERTH_TARGETS=in-process,node (default: every kind marked `default`).
+ */
+import { afterAll, beforeAll, describe } from "vitest";
+import type { AuthOptions, RegistryHooks } from "../../src/options.ts";
+import { denoAvailable } from "./deno.ts";
+
+export interface TargetOptions {
+  auth?: AuthOptions;
+  hooks?: RegistryHooks;
+  uploadExpiryMs?: number;
+  maxManifestBytes?: number;
+}
+
+export interface Target {
+  /** The kind, e.g. "in-process" or "node". */
+  name: string;
+  /** `path` is an origin-relative URL such as `/v2/`. Redirects are never followed. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+  /** Set when the registry listens on a real socket (raw node:http tests use it). */
+  baseUrl?: string;
+  /** Set when the target owns a storage directory: its parent holds nothing else of the registry's. */
+  rootDir?: string;
+}
+
+/** What a target kind can be configured with; suites skip tests whose needs a kind lacks. */
+export interface Capabilities {
+  /** auth.htpasswd and auth.anonymousPull. */
+  htpasswd: boolean;
+  /** auth.readOnlyUsers and auth.realm. */
+  authOptions: boolean;
+  /** auth.authorize (a function: only in-process). */
+  customAuthorizer: boolean;
+  /** hooks (functions: only in-process). */
+  hooks: boolean;
+  /** uploadExpiryMs and maxManifestBytes. */
+  limits: boolean;
+  /** A request may claim a Content-Length the body does not have (only without a socket). */
+  forgedContentLength: boolean;
+  /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
+  socket: boolean;
+}
+
+interface TargetKind {
+  capabilities: Capabilities;
+  /** Included when BERTH_TARGETS is not set. */
+  default: boolean;
+  create(options: TargetOptions): Promise<Target>;
+}
+
+export const TARGET_KINDS: Record<string, TargetKind> = {
+  "in-process": {
+    default: true,
+    capabilities: {
+      htpasswd: true,
+      authOptions: true,
+      customAuthorizer: true,
+      hooks: true,
+      limits: true,
+      forgedContentLength: true,
+      socket: false,
+    },
+    create: async (options) => (await import("./in-process.ts")).createInProcessTarget(options),
+  },
+  node: {
+    default: true,
+    capabilities: {
+      htpasswd: true,
+      authOptions: false,
+      customAuthorizer: false,
+      hooks: false,
+      limits: false,
+      forgedContentLength: false,
+      socket: true,
+    },
+    create: async (options) => (await import("./node.ts")).createNodeTarget(options),
+  },
+  // runtimes/deno/main.ts under `deno run` with least-privilege permissions; default when deno is installed.
+  deno: {
+    default: denoAvailable(),
+    capabilities: {
+      htpasswd: true,
+      authOptions: false,
+      customAuthorizer: false,
+      hooks: false,
+      limits: false,
+      forgedContentLength: false,
+      socket: true,
+    },
+    create: async (options) => (await import("./deno.ts")).createDenoTarget(options),
+  },
+  // runtimes/cloudflare in real workerd (Miniflare) with a local R2 bucket; config through vars.
+  worker: {
+    default: true,
+    capabilities: {
+      htpasswd: true,
+      authOptions: true,
+      customAuthorizer: false,
+      hooks: false,
+      limits: true,
+      forgedContentLength: false,
+      socket: true,
+    },
+    create: async (options) => (await import("./worker.ts")).createWorkerTarget(options),
+  },
+};
+
+/** The kinds selected for this run. */
+export function targetKinds(): string[] {
+  const selected = process.env.BERTH_TARGETS?.split(",").map((s) => s.trim()).filter(Boolean);
+  const kinds = selected?.length ? selected : Object.keys(TARGET_KINDS).filter((k) => TARGET_KINDS[k]!.default);
+  for (const kind of kinds) {
+    if (!TARGET_KINDS[kind]) {
+      throw new Error(`BERTH_TARGETS: unknown target "${kind}" (known: ${Object.keys(TARGET_KINDS).join(", ")})`);
+    }
+  }
+  return kinds;
+}
+
+export function capabilitiesOf(kind: string): Capabilities {
+  const entry = TARGET_KINDS[kind];
+  if (!entry) throw new Error(`unknown target "${kind}"`);
+  return entry.capabilities;
+}
+
+export async function createTarget(kind: string, options: TargetOptions = {}): Promise<Target> {
+  const entry = TARGET_KINDS[kind];
+  if (!entry) throw new Error(`unknown target "${kind}"`);
+  const caps = entry.capabilities;
+  const auth = options.auth ?? {};
+  const unsupported = [
+    (auth.htpasswd !== undefined || auth.anonymousPull) && !caps.htpasswd && "auth.htpasswd/anonymousPull",
+    (auth.readOnlyUsers || auth.realm) && !caps.authOptions && "auth.readOnlyUsers/realm",
+    auth.authorize && !caps.customAuthorizer && "auth.authorize",
+    options.hooks && !caps.hooks && "hooks",
+    (options.uploadExpiryMs !== undefined || options.maxManifestBytes !== undefined) && !caps.limits && "limits",
+  ].filter(Boolean);
+  if (unsupported.length) throw new Error(`target ${kind} cannot be configured with ${unsupported.join(", ")}`);
+  return entry.create(options);
+}
+
+/**
+ * Run `suite` once per selected target kind, in a describe block named after the kind.
+ * With `requires`, kinds lacking any of those capabilities get the block skipped (reported
+ * as skipped, not silently dropped).
+ */
+export function describeTargets(
+  title: string,
+  suite: (kind: string, caps: Capabilities) => void,
+  requires: (keyof Capabilities)[] = [],
+): void {
+  for (const kind of targetKinds()) {
+    const caps = capabilitiesOf(kind);
+    const missing = requires.filter((need) => !caps[need]);
+    const name = missing.length ? `${title} [${kind}] (needs ${missing.join(", ")})` : `${title} [${kind}]`;
+    describe.skipIf(missing.length > 0)(name, () => suite(kind, caps));
+  }
+}
+
+/**
+ * Start a target for the enclosing describe block (beforeAll) and stop it afterwards.
+ * Returns a getter: tests call it to reach the running target.
+ */
+export function useTarget(kind: string, options: TargetOptions = {}): () => Target {
+  let target: Target | undefined;
+  beforeAll(async () => {
+    target = await createTarget(kind, options);
+  }, 60_000);
+  afterAll(async () => {
+    await target?.close();
+  });
+  return () => {
+    if (!target) throw new Error(`target ${kind} did not start`);
+    return target;
+  };
+}

@@ -1,0 +1,35 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: everything under test/ except end-to-end tests runs with files in parallel;
+// e2e tests (heavy: real clients, real servers) run afterwards, one file at a time.
+const E2E = ["test/e2e/**/*.test.ts", "test/**/*.e2e.test.ts"];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["**/node_modules/**", ...E2E],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "e2e",
+          include: E2E,
+          exclude: ["**/node_modules/**"],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
+  },
+});
