@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { readableToWeb, writeWebStream } from "./web-streams.ts";
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "../../src/index.ts";
@@ -19,7 +19,12 @@ const WRITE_BUFFER = 1024 * 1024;
  * see a partial object, and concurrent writers of the same key simply replace each other.
  */
 export class FsStore implements BlobStore {
-  constructor(readonly root: string) {}
+  readonly root: string;
+
+  constructor(root: string) {
+    // Absolute, so pruning can tell which directories are inside the root.
+    this.root = resolve(root);
+  }
 
   private path(key: string): string {
     if (!KEY.test(key)) throw new Error(`invalid storage key: ${JSON.stringify(key)}`);

@@ -1,0 +1,136 @@
+import { createRegistry, type RegistryOptions } from "../../src/index.ts";
+import { DenoStore } from "./deno-store.ts";
+import { createDenoHasher } from "./hasher.ts";
+
+export interface ServeOptions {
+  root: string;
+  host: string;
+  port: number;
+  htpasswdFile?: string;
+  anonymousPull?: boolean;
+  readOnlyUsers?: string[];
+  uploadExpiryMs?: number;
+  accessLog?: (entry: AccessLogEntry) => void;
+  /** Anything else createRegistry accepts (hooks, a custom authorizer). */
+  registry?: Partial<RegistryOptions>;
+}
+
+export interface AccessLogEntry {
+  method: string;
+  url: string;
+  status: number;
+  /** Body bytes sent; undefined when a response was cut short and could not be counted. */
+  bytes: number | undefined;
+  ms: number;
+  aborted: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  server: Deno.HttpServer<Deno.NetAddr>;
+  /** Stop accepting, let in-flight requests finish (up to `graceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Start Berth on Deno.serve with storage under `options.root`. */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const store = new DenoStore(options.root);
+  await store.removeStaleTempFiles();
+  const htpasswd = options.htpasswdFile ? await Deno.readTextFile(options.htpasswdFile) : undefined;
+  const registry = createRegistry({
+    store,
+    hasher: createDenoHasher,
+    uploadExpiryMs: options.uploadExpiryMs,
+    ...options.registry,
+    auth: htpasswd || options.registry?.auth
+      ? { htpasswd, anonymousPull: options.anonymousPull, readOnlyUsers: options.readOnlyUsers, ...options.registry?.auth }
+      : undefined,
+  });
+  const log = options.accessLog;
+  const drain = new Drain();
+  const server = Deno.serve({
+    hostname: options.host,
+    port: options.port,
+    onListen: () => {}, // main.ts prints the one line tests and users look for
+  }, async (request, info) => {
+    if (drain.closing) return new Response("shutting down", { status: 503, headers: { connection: "close", "retry-after": "1" } });
+    const started = performance.now();
+    const done = drain.begin();
+    info.completed.then(done, done);
+    const response = await registry.fetch(request).catch(internalError);
+    if (!log) return response;
+    const { pathname, search } = new URL(request.url);
+    const sent = { bytes: 0, counted: true };
+    const entry = (aborted: boolean): AccessLogEntry => ({
+      method: request.method,
+      url: pathname + search,
+      status: response.status,
+      bytes: aborted && !sent.counted ? undefined : sent.bytes,
+      ms: performance.now() - started,
+      aborted,
+    });
+    info.completed.then(() => log(entry(false)), () => log(entry(true)));
+    return countBody(request, response, sent);
+  });
+  const { port } = server.addr;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    close: async (graceMs = 10_000) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      // Drain first, shut down after: Deno 2.9's shutdown() makes in-flight request bodies
+      // unreadable (denoland/deno#36809), which would fail every upload still arriving.
+      await Promise.race([drain.close().then(() => server.shutdown()), grace]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Counts requests until their responses are sent; `close()` resolves when none are left. */
+class Drain {
+  closing = false;
+  private inFlight = 0;
+  private idle?: () => void;
+
+  begin(): () => void {
+    this.inFlight++;
+    return () => {
+      if (--this.inFlight === 0) this.idle?.();
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing = true;
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (this.idle = resolve));
+  }
+}
+
+/** The core answers its own errors; this is for a bug that escapes it (logged, like Node's adapter). */
+function internalError(error: unknown): Response {
+  console.error("berth: response failed", error);
+  return new Response("internal error", { status: 500, headers: { "content-type": "text/plain" } });
+}
+
+/**
+ * Count the body bytes the access log reports. A Content-Length body is taken at its
+ * length, not counted (wrapping a file stream would lose Deno.serve's native send path),
+ * so when such a response is cut short its count is unknown. Others are counted as they pass.
+ */
+function countBody(request: Request, response: Response, sent: { bytes: number; counted: boolean }): Response {
+  if (!response.body || request.method === "HEAD") return response;
+  const length = Number(response.headers.get("content-length") ?? NaN);
+  if (Number.isInteger(length)) {
+    sent.bytes = length;
+    sent.counted = false;
+    return response;
+  }
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      sent.bytes += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
+  return new Response(response.body.pipeThrough(counter), response);
+}

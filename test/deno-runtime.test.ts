@@ -1,0 +1,197 @@
+/**
+ * The Deno runtime beyond the shared HTTP suite (which runs against it as the `deno` target):
+ * its CLI and permissions stay in step with the Node CLI and package.json, and the real
+ * `deno run` process logs, shuts down gracefully and answers HEAD with the real length.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENV_NAMES, HELP, parseCommand } from "../runtimes/deno/config.ts";
+import { rawRequest } from "./targets/raw-http.ts";
+import { denoBinary, denoServeArgs, REPO_ROOT, stopChild, waitForLine } from "./targets/deno.ts";
+
+const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
+const optionsIn = (help: string) => [...help.matchAll(/^\s+(?:-\w, )?(--[\w-]+)(?=\s)/gm)].map((m) => m[1]).sort();
+const allowEnvIn = (command: string) => /--allow-env=(\S+)/.exec(command)?.[1]?.split(",");
+const bin = denoBinary();
+
+describe("Deno runtime configuration", () => {
+  it("deno.json maps every package src/ imports to npm: with package.json's range; no jsr: anywhere", () => {
+    const denoJson = JSON.parse(read("runtimes/deno/deno.json")) as { imports: Record<string, string> };
+    const pkg = JSON.parse(read("package.json")) as { dependencies: Record<string, string> };
+    const sources = tsFilesUnder(join(REPO_ROOT, "src")).map(read);
+    const bare = new Set(sources.flatMap((text) => [...text.matchAll(/from "([^./][^"]*)"/g)].map((m) => m[1]!)));
+    expect(bare.size).toBeGreaterThan(0);
+    for (const specifier of bare) {
+      const packageName = specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!;
+      const mapped = denoJson.imports[specifier] ?? denoJson.imports[`${packageName}/`];
+      expect(mapped, `deno.json imports for ${specifier}`).toMatch(new RegExp(`^npm:/?${packageName}@`));
+      expect(mapped).toContain(`@${pkg.dependencies[packageName]}`);
+    }
+    for (const file of tsFilesUnder(join(REPO_ROOT, "runtimes/deno"))) expect(read(file), file).not.toMatch(/["']jsr:/);
+  });
+
+  it("the Deno CLI has the Node CLI's options and reads exactly its BERTH_* variables", () => {
+    const nodeCli = read("runtimes/node/cli.ts");
+    const nodeHelp = /const HELP = `([\s\S]*?)`/.exec(nodeCli)![1]!;
+    expect(optionsIn(HELP)).toEqual(optionsIn(nodeHelp));
+    expect([...ENV_NAMES].sort()).toEqual([...new Set(nodeCli.match(/BERTH_\w+/g))].sort());
+  });
+
+  it("every documented command grants --allow-env for exactly those variables", () => {
+    const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
+    const denoJson = JSON.parse(read("runtimes/deno/deno.json")) as { tasks: Record<string, string> };
+    const commands = {
+      "npm run serve:deno": pkg.scripts["serve:deno"]!,
+      "deno task serve": denoJson.tasks.serve!,
+      "test target": denoServeArgs({ root: "/r" }).join(" "),
+      "--help": HELP,
+    };
+    for (const [where, command] of Object.entries(commands)) expect(allowEnvIn(command), where).toEqual([...ENV_NAMES]);
+  });
+
+  it("parseCommand: BERTH_* set the defaults, flags win, `serve` is optional, bad values throw", () => {
+    const env = { BERTH_PORT: "6000", BERTH_ROOT: "/env-root", BERTH_ACCESS_LOG: "0", BERTH_ANONYMOUS_PULL: "1" } as Record<string, string>;
+    const parsed = parseCommand(["serve", "--root", "/flag-root", "--read-only", "ann, bob"], (name) => env[name]);
+    expect(parsed).toEqual({
+      config: { root: "/flag-root", host: "127.0.0.1", port: 6000, htpasswdFile: undefined, anonymousPull: true, readOnlyUsers: ["ann", "bob"], uploadExpiryMs: 86_400_000, quiet: true },
+    });
+    expect(parseCommand([], () => undefined)).toMatchObject({ config: { root: "./data", port: 5000, quiet: false } });
+    expect(parseCommand(["--help"], () => undefined)).toEqual({ help: { exitCode: 0 } });
+    expect(parseCommand(["bogus"], () => undefined)).toEqual({ help: { exitCode: 2 } });
+    expect(() => parseCommand(["--port", "70000"], () => undefined)).toThrow("invalid --port");
+    expect(() => parseCommand(["--upload-expiry", "0"], () => undefined)).toThrow("invalid --upload-expiry");
+    expect(() => parseCommand(["--nope"], () => undefined)).toThrow();
+  });
+});
+
+describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/main.ts", () => {
+  let parent: string;
+  beforeAll(async () => {
+    parent = await mkdtemp(join(tmpdir(), "berth-deno-runtime-"));
+  });
+  afterAll(async () => {
+    await rm(parent, { recursive: true, force: true });
+  });
+
+  /** Start main.ts with the least-privilege arguments (`--root` left to BERTH_ROOT if set); collects stdout. */
+  async function start(name: string, extra: string[] = [], env: Record<string, string> = {}) {
+    if (!bin) throw new Error("REQUIRE_CLIENTS=1 but no deno executable");
+    const root = join(parent, name);
+    const args = [...denoServeArgs({ root }), ...extra];
+    if (env.BERTH_ROOT !== undefined) args.splice(args.lastIndexOf("--root"), 2);
+    const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } });
+    const output = { stdout: "" };
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
+    const url = await waitForLine(child, /berth listening on (http:\/\/127\.0\.0\.1:\d+) \(storage /, "deno main.ts");
+    return { child, url, root, output };
+  }
+
+  it("--help exits 0 with the usage; an unknown command exits 2", async () => {
+    const help = await run(bin!, ["run", "--config", join(REPO_ROOT, "runtimes/deno/deno.json"), join(REPO_ROOT, "runtimes/deno/main.ts"), "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--upload-expiry S");
+    const bogus = await run(bin!, ["run", "--config", join(REPO_ROOT, "runtimes/deno/deno.json"), join(REPO_ROOT, "runtimes/deno/main.ts"), "bogus"]);
+    expect(bogus.code).toBe(2);
+  });
+
+  it("logs one access-log line per request; HEAD over a socket keeps the real Content-Length", async () => {
+    const server = await start("logs");
+    try {
+      const blob = new TextEncoder().encode("x".repeat(12_345));
+      const digest = await pushBlob(server.url, "logs/repo", blob);
+      const head = await rawRequest(server.url, "HEAD", `/v2/logs/repo/blobs/${digest}`, { headers: { Connection: "close" } });
+      expect(head.status).toBe(200);
+      expect(head.headers["content-length"]).toBe("12345");
+      expect(head.headers["transfer-encoding"]).toBeUndefined();
+      expect(head.body.byteLength).toBe(0);
+      const get = await rawRequest(server.url, "GET", `/v2/logs/repo/blobs/${digest}`);
+      expect(get.body.byteLength).toBe(12_345);
+      await expect.poll(() => server.output.stdout.split("\n").filter((l) => / GET \/v2\/logs\/repo\/blobs\//.test(l)).length).toBe(1);
+      const lines = server.output.stdout.trim().split("\n").slice(1);
+      expect(lines).toHaveLength(5); // POST, PATCH, PUT, HEAD, GET
+      for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z (POST|PATCH|PUT|HEAD|GET) \/v2\/logs\/repo\/\S+ 20[0-6] \d+ \d+\.\dms$/);
+      expect(lines[3]).toMatch(/ HEAD \S+ 200 0 /);
+      expect(lines[4]).toMatch(/ GET \S+ 200 12345 /);
+    } finally {
+      await stopChild(server.child);
+    }
+  });
+
+  it("BERTH_ROOT and BERTH_ACCESS_LOG=0 from the environment: stores there, logs nothing", async () => {
+    const envRoot = join(parent, "env-root");
+    const server = await start("env-root", [], { BERTH_ROOT: envRoot, BERTH_ACCESS_LOG: "0" });
+    try {
+      await pushBlob(server.url, "env/repo", new Uint8Array([1, 2, 3]));
+      expect(existsSync(join(envRoot, "blobs"))).toBe(true);
+      expect(server.output.stdout.trim().split("\n")).toHaveLength(1);
+    } finally {
+      await stopChild(server.child);
+    }
+  });
+
+  it("SIGTERM lets an in-flight PATCH finish, then exits 0", async () => {
+    const server = await start("graceful", ["--quiet"]);
+    const location = await startUpload(server.url, "graceful/repo");
+    const { hostname, port } = new URL(server.url);
+    const half = new Uint8Array(64 * 1024).fill(7);
+    const response = new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: hostname, port, method: "PATCH", path: location, headers: { "content-type": "application/octet-stream", "content-length": String(half.byteLength * 2) } });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on("error", reject);
+      req.write(half, () => {
+        setTimeout(() => {
+          server.child.kill("SIGTERM");
+          setTimeout(() => req.end(half), 300);
+        }, 300);
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => server.child.once("exit", (code) => resolve(code)));
+    expect(await response).toBe(202);
+    expect(await exited).toBe(0);
+    expect(server.output.stdout).toContain("berth: SIGTERM, finishing in-flight requests");
+    const parts = await readdir(join(server.root, "uploads"), { recursive: true });
+    expect(parts.some((name) => name.includes("part-"))).toBe(true);
+  });
+});
+
+/** Files under `dir` (relative to the repo root), recursively, .ts only. */
+function tsFilesUnder(dir: string): string[] {
+  const entries = readdirSync(dir, { recursive: true, encoding: "utf8" });
+  return entries.filter((name) => name.endsWith(".ts")).map((name) => join(dir, name).slice(REPO_ROOT.length));
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code, stdout }));
+  });
+}
+
+async function startUpload(baseUrl: string, name: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/v2/${name}/blobs/uploads/`, { method: "POST" });
+  expect(res.status).toBe(202);
+  return res.headers.get("location")!;
+}
+
+/** POST, one PATCH, PUT ?digest= (the skopeo/podman flow); returns the digest. */
+async function pushBlob(baseUrl: string, name: string, bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const location = await startUpload(baseUrl, name);
+  const patch = await fetch(baseUrl + location, { method: "PATCH", body: bytes, headers: { "content-type": "application/octet-stream" } });
+  expect(patch.status).toBe(202);
+  const put = await fetch(`${baseUrl}${patch.headers.get("location")}${patch.headers.get("location")!.includes("?") ? "&" : "?"}digest=${digest}`, { method: "PUT" });
+  expect(put.status).toBe(201);
+  return digest;
+}

@@ -1,0 +1,136 @@
+/**
+ * DenoStore (runtimes/deno, Deno's file APIs) against the BlobStore contract. The store only
+ * exists inside Deno, so runtimes/deno/test-store-server.ts serves it over HTTP (store-rpc)
+ * with read/write permission for one temp folder only, and the suite talks to it through
+ * RemoteStore. Skipped when no deno executable is installed (unless REQUIRE_CLIENTS=1).
+ */
+import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { FsStore } from "../../runtimes/node/fs-store.ts";
+import { DENO_CONFIG, denoBinary, REPO_ROOT, stopChild, waitForLine } from "../targets/deno.ts";
+import { describeBlobStoreContract, randomBytes, readAll, streamOf } from "./contract.ts";
+import { RemoteStore } from "./store-rpc.ts";
+
+const bin = denoBinary();
+const run = bin !== null || !!process.env.REQUIRE_CLIENTS;
+
+let parent = "";
+let baseUrl = "";
+let child: ChildProcess | undefined;
+let stores = 0;
+
+/** A fresh store: its own folder under the server's root. */
+function nextStore(): { id: string; dir: string; store: RemoteStore } {
+  const id = `store-${++stores}`;
+  return { id, dir: join(parent, id), store: new RemoteStore(`${baseUrl}/stores/${id}`) };
+}
+
+/** Every regular file under `dir`, relative, with "/" separators. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
+}
+
+/** Server-side cleanup after a failed request runs after the client saw the failure. */
+async function eventually(check: () => Promise<void>, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+describe.skipIf(!run)("DenoStore", () => {
+  beforeAll(async () => {
+    if (!bin) throw new Error("REQUIRE_CLIENTS=1 but no deno executable (npm ci installs one; or set DENO_BIN)");
+    parent = await mkdtemp(join(tmpdir(), "berth-deno-store-"));
+    const args = [
+      "run", "--config", DENO_CONFIG, "--no-prompt",
+      "--allow-net=127.0.0.1:0", `--allow-read=${parent}`, `--allow-write=${parent}`,
+      join(REPO_ROOT, "runtimes/deno/test-store-server.ts"), parent,
+    ];
+    child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    baseUrl = await waitForLine(child, /listening on (http:\/\/\S+)/, "deno store server");
+  }, 90_000);
+
+  afterAll(async () => {
+    if (child) await stopChild(child);
+    if (parent) await rm(parent, { recursive: true, force: true });
+  });
+
+  describeBlobStoreContract(
+    "DenoStore (Deno.open, via store-rpc)",
+    async () => {
+      const { dir, store } = nextStore();
+      return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+    },
+    // A failing body stream reaches Deno as a dropped request, not as the same Error object.
+    { errorsCrossProcess: true },
+  );
+
+  describe("DenoStore on disk", () => {
+    let dir: string;
+    let store: RemoteStore;
+    beforeEach(() => {
+      ({ dir, store } = nextStore());
+    });
+    afterEach(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("writes nothing outside its root; a successful put leaves only the object's file", async () => {
+      await store.put("one/two/three", streamOf([randomBytes(1000), randomBytes(1000)]));
+      await store.put("uploads/u1/part-1", randomBytes(1000));
+      await store.put("uploads/u1/part-2", randomBytes(1000));
+      await store.concat(["uploads/u1/part-1", "uploads/u1/part-2"], "blobs/sha256/ab/abcd/data");
+      await store.delete("uploads/u1/part-1");
+      await store.delete("uploads/u1/part-2");
+      expect(await filesUnder(dir)).toEqual(["blobs/sha256/ab/abcd/data", "one/two/three"]);
+      expect((await readdir(parent)).every((name) => name.startsWith("store-"))).toBe(true);
+    });
+
+    it("a put whose body fails midway leaves no temp file and keeps the old object", async () => {
+      await store.put("k/old", new TextEncoder().encode("old"));
+      await expect(store.put("k/old", streamOf([randomBytes(300_000)], new Error("boom")))).rejects.toThrow();
+      await eventually(async () => expect(await filesUnder(dir)).toEqual(["k/old"]));
+      expect(new TextDecoder().decode(await readAll((await store.get("k/old"))!.body))).toBe("old");
+    });
+
+    it("a failed concat leaves no temp file", async () => {
+      await store.put("up/a", randomBytes(100_000));
+      await expect(store.concat(["up/a", "up/missing"], "blobs/x")).rejects.toThrow();
+      expect(await filesUnder(dir)).toEqual(["up/a"]);
+    });
+
+    it("lays files out like the Node FsStore: either runtime serves the other's folder", async () => {
+      const bytes = randomBytes(300_000);
+      await store.put("blobs/sha256/cd/cdef/data", bytes);
+      const node = new FsStore(dir);
+      expect(await readAll((await node.get("blobs/sha256/cd/cdef/data"))!.body)).toEqual(bytes);
+      await node.put("repositories/x/_manifests/tags/v1", new TextEncoder().encode("sha256:cdef"));
+      expect((await store.list("repositories/x/")).keys).toEqual(["repositories/x/_manifests/tags/v1"]);
+      const middle = await store.get("blobs/sha256/cd/cdef/data", { offset: 1234, length: 100_000 });
+      expect(await readAll(middle!.body)).toEqual(bytes.subarray(1234, 101_234));
+      const tail = await store.get("blobs/sha256/cd/cdef/data", { offset: 299_990, length: 10 });
+      expect(await readAll(tail!.body)).toEqual(bytes.subarray(299_990));
+    });
+
+    it("delete prunes the directories it empties, up to the root", async () => {
+      await store.put("a/b/c/d", randomBytes(10));
+      await store.put("a/keep", randomBytes(10));
+      await store.delete("a/b/c/d");
+      expect(await readdir(join(dir, "a"))).toEqual(["keep"]);
+    });
+  });
+});
