@@ -6,3 +6,5 @@ export { createPortableHasher, type Hasher, type HasherFactory, type HashAlgorit
 export { NotFoundError } from "./storage/blob-store.ts";
 export type * from "./storage/blob-store.ts";
 export { MemoryStore } from "./storage/memory.ts";
+export { FileTreeStore } from "./storage/file-tree.ts";
+export type { FileSystem, FileEntry, FileStat } from "./storage/file-tree.ts";

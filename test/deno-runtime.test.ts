@@ -11,12 +11,13 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENV_NAMES, HELP, parseCommand } from "../runtimes/deno/config.ts";
+import { HELP } from "../runtimes/deno/help.ts";
+import { HELP as NODE_HELP } from "../runtimes/node/cli.ts";
+import { ENV_NAMES, OPTIONS_HELP, parseCommand } from "../runtimes/shared/cli-options.ts";
 import { rawRequest } from "./targets/raw-http.ts";
 import { denoBinary, denoServeArgs, REPO_ROOT, stopChild, waitForLine } from "./targets/deno.ts";
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
-const optionsIn = (help: string) => [...help.matchAll(/^\s+(?:-\w, )?(--[\w-]+)(?=\s)/gm)].map((m) => m[1]).sort();
 const allowEnvIn = (command: string) => /--allow-env=(\S+)/.exec(command)?.[1]?.split(",");
 const bin = denoBinary();
 
@@ -36,11 +37,15 @@ describe("Deno runtime configuration", () => {
     for (const file of tsFilesUnder(join(REPO_ROOT, "runtimes/deno"))) expect(read(file), file).not.toMatch(/["']jsr:/);
   });
 
-  it("the Deno CLI has the Node CLI's options and reads exactly its BERTH_* variables", () => {
-    const nodeCli = read("runtimes/node/cli.ts");
-    const nodeHelp = /const HELP = `([\s\S]*?)`/.exec(nodeCli)![1]!;
-    expect(optionsIn(HELP)).toEqual(optionsIn(nodeHelp));
-    expect([...ENV_NAMES].sort()).toEqual([...new Set(nodeCli.match(/BERTH_\w+/g))].sort());
+  it("the Node and Deno CLIs parse and document options only through runtimes/shared/cli-options.ts", () => {
+    for (const help of [HELP, NODE_HELP]) expect(help).toContain(OPTIONS_HELP);
+    for (const file of ["runtimes/node/cli.ts", ...tsFilesUnder(join(REPO_ROOT, "runtimes/deno"))]) {
+      expect(read(file), file).not.toMatch(/parseArgs|BERTH_[A-Z]/);
+    }
+    // ENV_NAMES is the list --allow-env grants: every variable the table reads, and no other.
+    const shared = read("runtimes/shared/cli-options.ts");
+    expect([...ENV_NAMES].sort()).toEqual([...new Set(shared.match(/BERTH_[A-Z_]+/g))].sort());
+    for (const name of ENV_NAMES) expect(OPTIONS_HELP).toContain(name);
   });
 
   it("every documented command grants --allow-env for exactly those variables", () => {
@@ -55,17 +60,19 @@ describe("Deno runtime configuration", () => {
     for (const [where, command] of Object.entries(commands)) expect(allowEnvIn(command), where).toEqual([...ENV_NAMES]);
   });
 
-  it("parseCommand: BERTH_* set the defaults, flags win, `serve` is optional, bad values throw", () => {
+  it("parseCommand: BERTH_* set the defaults, flags win, `serve` optional only on Deno, bad values throw", () => {
     const env = { BERTH_PORT: "6000", BERTH_ROOT: "/env-root", BERTH_ACCESS_LOG: "0", BERTH_ANONYMOUS_PULL: "1" } as Record<string, string>;
     const parsed = parseCommand(["serve", "--root", "/flag-root", "--read-only", "ann, bob"], (name) => env[name]);
     expect(parsed).toEqual({
       config: { root: "/flag-root", host: "127.0.0.1", port: 6000, htpasswdFile: undefined, anonymousPull: true, readOnlyUsers: ["ann", "bob"], uploadExpiryMs: 86_400_000, quiet: true },
     });
-    expect(parseCommand([], () => undefined)).toMatchObject({ config: { root: "./data", port: 5000, quiet: false } });
+    expect(parseCommand([], () => undefined, { serveOptional: true })).toMatchObject({ config: { root: "./data", port: 5000, quiet: false } });
+    expect(parseCommand([], () => undefined)).toEqual({ help: { exitCode: 2 } });
     expect(parseCommand(["--help"], () => undefined)).toEqual({ help: { exitCode: 0 } });
-    expect(parseCommand(["bogus"], () => undefined)).toEqual({ help: { exitCode: 2 } });
-    expect(() => parseCommand(["--port", "70000"], () => undefined)).toThrow("invalid --port");
-    expect(() => parseCommand(["--upload-expiry", "0"], () => undefined)).toThrow("invalid --upload-expiry");
+    expect(parseCommand(["bogus"], () => undefined, { serveOptional: true })).toEqual({ help: { exitCode: 2 } });
+    expect(parseCommand(["serve", "extra"], () => undefined)).toEqual({ help: { exitCode: 2 } });
+    expect(() => parseCommand(["serve", "--port", "70000"], () => undefined)).toThrow("invalid --port");
+    expect(() => parseCommand(["serve", "--upload-expiry", "0"], () => undefined)).toThrow("invalid --upload-expiry");
     expect(() => parseCommand(["--nope"], () => undefined)).toThrow();
   });
 });

@@ -1,6 +1,7 @@
 // Berth on Deno: `deno run <permissions> runtimes/deno/main.ts serve [options]` (or `deno task serve`).
-// Options and output match the Node CLI (runtimes/node/cli.ts); see config.ts and HELP.
-import { type EnvName, HELP, parseCommand } from "./config.ts";
+// Options and output are the Node CLI's (runtimes/shared/cli-options.ts).
+import { type EnvName, formatAccessLog, parseCommand } from "../shared/cli-options.ts";
+import { HELP } from "./help.ts";
 import { serve } from "./server.ts";
 
 // Ungranted variables read as unset instead of failing: --allow-env may list only some.
@@ -8,7 +9,8 @@ const env = (name: EnvName) =>
   Deno.permissions.querySync({ name: "env", variable: name }).state === "granted" ? Deno.env.get(name) : undefined;
 
 async function main(): Promise<void> {
-  const parsed = parseCommand(Deno.args, env);
+  // `serve` is optional here (main.ts does nothing else) but accepted, as the Node CLI needs it.
+  const parsed = parseCommand(Deno.args, env, { serveOptional: true });
   if ("help" in parsed) {
     console.log(HELP.trimEnd());
     Deno.exit(parsed.help.exitCode);
@@ -17,12 +19,7 @@ async function main(): Promise<void> {
   if (Deno.permissions.querySync({ name: "write", path: config.root }).state !== "granted") {
     console.error(`berth: no --allow-write for ${config.root}: pulls work, pushes will fail`);
   }
-  const running = await serve({
-    ...config,
-    accessLog: config.quiet
-      ? undefined
-      : (e) => console.log(`${new Date().toISOString()} ${e.method} ${e.url} ${e.status} ${e.bytes ?? "-"} ${e.ms.toFixed(1)}ms${e.aborted ? " aborted" : ""}`),
-  });
+  const running = await serve({ ...config, accessLog: config.quiet ? undefined : (e) => console.log(formatAccessLog(e)) });
   console.log(`berth listening on ${running.url} (storage ${config.root})`);
 
   const stop = async (signal: Deno.Signal) => {

@@ -3,6 +3,8 @@ import { readableToWeb } from "./web-streams.ts";
 
 type FetchHandler = (request: Request) => Promise<Response>;
 
+const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
+
 /**
  * Serve a fetch handler from node:http, streaming both ways with backpressure.
  * Written here rather than taken from a library because HEAD must keep the handler's
@@ -11,19 +13,20 @@ type FetchHandler = (request: Request) => Promise<Response>;
 export function toRequestListener(handler: FetchHandler, onDone?: (entry: AccessLogEntry) => void) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
-    const abort = new AbortController();
-    const sent = { bytes: 0 };
+    const exchange: Exchange = { bytes: 0, aborted: false };
     res.on("close", () => {
-      if (!res.writableFinished) abort.abort();
-      onDone?.({ method: req.method ?? "", url: req.url ?? "", status: res.statusCode, bytes: sent.bytes, ms: performance.now() - started, aborted: !res.writableFinished });
+      // No AbortController per request: it cost more than the rest of a manifest GET's plumbing.
+      exchange.aborted = !res.writableFinished;
+      if (exchange.aborted) exchange.onAbort?.();
+      onDone?.({ method: req.method ?? "", url: req.url ?? "", status: res.statusCode, bytes: exchange.bytes, ms: performance.now() - started, aborted: exchange.aborted });
     });
-    handle(handler, req, res, abort.signal, sent).catch((error) => {
+    handle(handler, req, res, exchange).catch((error) => {
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(500, { "content-type": "text/plain" }).end("internal error");
       } else {
         res.destroy();
       }
-      if (!abort.signal.aborted) console.error("berth: response failed", error);
+      if (!exchange.aborted) console.error("berth: response failed", error);
     });
   };
 }
@@ -37,13 +40,23 @@ export interface AccessLogEntry {
   aborted: boolean;
 }
 
-async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, signal: AbortSignal, sent: { bytes: number }) {
-  const response = await handler(toRequest(req, signal));
+/** One request/response pair: bytes sent so far, and whether the client went away. */
+interface Exchange {
+  bytes: number;
+  aborted: boolean;
+  onAbort?: () => void;
+}
+
+async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, exchange: Exchange) {
+  const response = await handler(toRequest(req));
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => (headers[key] = value));
-  // Answered before the request body was read (413, 401, a bad digest): the unread bytes
-  // would be parsed as the next request, so this connection cannot be reused.
-  if (!req.complete) headers.connection = "close";
+  const unread = !req.complete;
+  // Answered before the request body was read (413, 401, a bad digest): a small rest is
+  // read and dropped so the connection stays usable (and the client sees no EPIPE); a large
+  // or unknown one closes the connection instead, as Go's net/http does.
+  if (unread && !(Number(req.headers["content-length"]) <= MAX_DISCARD_BYTES)) headers.connection = "close";
+  else if (unread) discardBody(req);
   res.writeHead(response.status, headers);
   if (!response.body || req.method === "HEAD") {
     await response.body?.cancel();
@@ -51,21 +64,21 @@ async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerRe
     return;
   }
   const reader = response.body.getReader();
-  signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
+  exchange.onAbort = () => void reader.cancel().catch(() => {});
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done || signal.aborted) break;
-      sent.bytes += value.byteLength;
-      if (!res.write(value)) await drained(res, signal);
+      if (done || exchange.aborted) break;
+      exchange.bytes += value.byteLength;
+      if (!res.write(value)) await drained(res);
     }
   } finally {
     reader.releaseLock();
   }
-  if (!signal.aborted) res.end();
+  if (!exchange.aborted) res.end();
 }
 
-function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+function toRequest(req: IncomingMessage): Request {
   const url = safeUrl(req.headers.host, req.url);
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
@@ -73,23 +86,27 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   return new Request(url, {
     method: req.method,
     headers,
-    signal,
     body: hasBody ? readableToWeb(req) : undefined,
     // @ts-expect-error duplex is required by Node's fetch for streamed bodies, missing from DOM types
     duplex: "half",
   });
 }
 
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+/** Read and drop the rest of a request body nobody will consume. */
+function discardBody(req: IncomingMessage): void {
+  req.removeAllListeners("data");
+  req.on("data", () => {});
+  req.resume();
+}
+
+/** Wait until `res` can take more, or is closed (then the caller sees `aborted`). */
+function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
     const done = () => {
-      res.off("drain", done);
-      signal.removeEventListener("abort", done);
+      res.off("drain", done).off("close", done);
       resolve();
     };
-    res.on("drain", done);
-    signal.addEventListener("abort", done, { once: true });
+    res.on("drain", done).on("close", done);
   });
 }
 

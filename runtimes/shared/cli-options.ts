@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
 
-// The same options, defaults and BERTH_* variables as runtimes/node/cli.ts, so a
-// command line or environment works unchanged on either runtime.
+// The one option table of `berth serve` on Node (runtimes/node/cli.ts) and Deno
+// (runtimes/deno/main.ts): same flags, defaults and BERTH_* variables, so a command line
+// or environment works unchanged on either runtime. node:util runs on Deno as well.
 
-/** Every variable the options below read: the exact list for --allow-env. */
+/** Every variable the options below read: the exact list for Deno's --allow-env. */
 export const ENV_NAMES = [
   "BERTH_ROOT", "BERTH_HOST", "BERTH_PORT", "BERTH_HTPASSWD", "BERTH_ANONYMOUS_PULL",
   "BERTH_READ_ONLY_USERS", "BERTH_UPLOAD_EXPIRY", "BERTH_ACCESS_LOG",
@@ -11,12 +12,8 @@ export const ENV_NAMES = [
 
 export type EnvName = (typeof ENV_NAMES)[number];
 
-export const HELP = `Usage: deno run <permissions> runtimes/deno/main.ts [serve] [options]
-   or: deno task --config runtimes/deno/deno.json serve   (127.0.0.1:5000, ./data)
-
-Run an OCI registry on Deno.serve with storage in a local folder.
-
-Options (each also settable by environment variable):
+/** The options part of each runtime's --help. */
+export const OPTIONS_HELP = `Options (each also settable by environment variable):
   --root DIR          storage folder (BERTH_ROOT, default ./data)
   --host ADDR         listen address (BERTH_HOST, default 127.0.0.1)
   --port N            listen port, 0 for any free one (BERTH_PORT, default 5000)
@@ -26,11 +23,6 @@ Options (each also settable by environment variable):
   --upload-expiry S   seconds an idle upload session lives (BERTH_UPLOAD_EXPIRY, default 86400)
   --quiet             no access log (BERTH_ACCESS_LOG=0)
   -h, --help          show this help
-
-Permissions: --allow-net for the listen address, --allow-read and --allow-write for
---root (plus --allow-read for the htpasswd file). Environment variables are read only
-where granted (ungranted ones count as unset); all of them:
-  --allow-env=${ENV_NAMES.join(",")}
 `;
 
 export interface ServeConfig {
@@ -47,7 +39,15 @@ export interface ServeConfig {
 /** `help` is set when the help text should be printed instead of serving (exit code inside). */
 export type ParsedCommand = { help: { exitCode: number } } | { config: ServeConfig };
 
-export function parseCommand(argv: string[], env: (name: EnvName) => string | undefined): ParsedCommand {
+/**
+ * Parse `serve [options]`. `env` reads a BERTH_* variable (undefined when unset; Deno also
+ * answers undefined for one it may not read). With `serveOptional`, no command means serve.
+ */
+export function parseCommand(
+  argv: string[],
+  env: (name: EnvName) => string | undefined,
+  { serveOptional = false } = {},
+): ParsedCommand {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -63,9 +63,9 @@ export function parseCommand(argv: string[], env: (name: EnvName) => string | un
       help: { type: "boolean", short: "h", default: false },
     },
   });
-  // `serve` is optional here (main.ts does nothing else) but accepted, as the Node CLI needs it.
   const command = positionals.join(" ");
-  if (values.help || (command !== "serve" && command !== "")) return { help: { exitCode: values.help ? 0 : 2 } };
+  const serving = command === "serve" || (serveOptional && command === "");
+  if (values.help || !serving) return { help: { exitCode: values.help ? 0 : 2 } };
   const port = Number(values.port);
   const expirySeconds = Number(values["upload-expiry"]);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${values.port}`);
@@ -82,6 +82,11 @@ export function parseCommand(argv: string[], env: (name: EnvName) => string | un
       quiet: values.quiet,
     },
   };
+}
+
+/** One access-log line: `<time> <method> <path> <status> <bytes> <ms>ms`, bytes `-` when unknown. */
+export function formatAccessLog(e: { method: string; url: string; status: number; bytes: number | undefined; ms: number; aborted: boolean }): string {
+  return `${new Date().toISOString()} ${e.method} ${e.url} ${e.status} ${e.bytes ?? "-"} ${e.ms.toFixed(1)}ms${e.aborted ? " aborted" : ""}`;
 }
 
 const isTrue = (value: string | undefined) => value === "1" || value === "true";

@@ -1,0 +1,222 @@
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "./blob-store.ts";
+
+/**
+ * The few file operations a FileTreeStore needs, supplied by each runtime (node:fs, Deno).
+ * Methods report a missing path by rejecting with the runtime's own error; `isMissing`
+ * tells those apart, so an implementation only translates calls and never maps errors.
+ */
+export interface FileSystem {
+  /** `parts` joined with the platform's separator (no resolving, no validation). */
+  join(...parts: string[]): string;
+
+  /**
+   * Open the file at `path` and stream it (or `range` of it; the range is within the file
+   * and may be empty). `size` is the whole file's, taken from the open file, so a
+   * concurrent replace or delete cannot make size and bytes disagree.
+   */
+  openRead(path: string, range?: ByteRange): Promise<ObjectBody>;
+
+  /**
+   * Create the file `path` (a fresh temp name), write `body` into it and close it; resolves
+   * with the bytes written. If `body` or a write fails, rejects only once the file is
+   * closed (the caller then removes it).
+   */
+  writeFile(path: string, body: ReadableStream<Uint8Array>): Promise<number>;
+
+  /** Move the file `from` to `to`, atomically replacing any file at `to`. */
+  rename(from: string, to: string): Promise<void>;
+
+  /** Make the directory `path` and any missing parents; existing ones are fine. */
+  mkdirp(path: string): Promise<void>;
+
+  /** Remove the file `path`. */
+  remove(path: string): Promise<void>;
+
+  /** Remove the directory `path` only if it is empty; rejects if it is not (or is missing). */
+  removeEmptyDir(path: string): Promise<void>;
+
+  /** The entries of the directory `path`, in any order. */
+  readDir(path: string): Promise<FileEntry[]>;
+
+  /** Facts about `path`, following symlinks. */
+  stat(path: string): Promise<FileStat>;
+
+  /** True when `error` (from any method above) means `path`, or a directory in it, does not exist. */
+  isMissing(error: unknown): boolean;
+}
+
+export interface FileEntry {
+  name: string;
+  isFile: boolean;
+  isDirectory: boolean;
+}
+
+export interface FileStat {
+  size: number;
+  isFile: boolean;
+  /** Last modification, ms since the epoch; undefined where the platform cannot tell. */
+  mtimeMs?: number;
+}
+
+// Keys come from src/paths.ts; this is the last line of defence before the filesystem:
+// segments start with a letter, digit or "_", so "." and ".." can never appear.
+const KEY = /^[A-Za-z0-9_][A-Za-z0-9._:+=-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._:+=-]*)*$/;
+const TEMP_DIR = ".tmp"; // cannot collide with a key: keys never start with "."
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * A BlobStore on a filesystem: one file per key under `root`, the same layout on every
+ * runtime, so Node and Deno can serve each other's folder. Every write goes to a temp file
+ * in `root/.tmp` and is renamed into place, so readers and crashes never see a partial
+ * object, and concurrent writers of the same key simply replace each other.
+ */
+export class FileTreeStore implements BlobStore {
+  constructor(
+    readonly root: string,
+    private readonly fs: FileSystem,
+  ) {}
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const info = await this.fs.stat(this.path(key)).catch(this.ifMissing(null));
+    return info?.isFile ? { size: info.size } : null;
+  }
+
+  async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
+    return this.fs.openRead(this.path(key), range).catch(this.ifMissing(null));
+  }
+
+  async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, _options?: PutOptions): Promise<number> {
+    this.path(key); // an invalid key fails before anything is written
+    return this.writeThenPublish(body instanceof Uint8Array ? streamOf(body) : body, key);
+  }
+
+  async concat(sources: string[], dest: string): Promise<void> {
+    this.path(dest); // validate before any file is touched
+    const paths = sources.map((key) => this.path(key));
+    if (sources.length === 1) return this.publish(paths[0]!, dest, sources[0]);
+    await this.writeThenPublish(this.readInTurn(sources, paths), dest);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.fs.remove(this.path(key)).catch(this.ifMissing(undefined));
+    // Keep the tree tidy: remove the directories this left empty, deepest first, up to the root.
+    const segments = key.split("/");
+    for (let depth = segments.length - 1; depth > 0; depth--) {
+      const emptied = await this.fs.removeEmptyDir(this.fs.join(this.root, ...segments.slice(0, depth))).then(() => true, () => false);
+      if (!emptied) return; // not empty (or already gone): stop
+    }
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    // Walk only the deepest directory the prefix names, then filter by the rest of it.
+    const base = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
+    if (base !== "" && !KEY.test(base)) return { keys: [], truncated: false };
+    const keys: string[] = [];
+    await this.walk(base === "" ? [] : base.split("/"), keys);
+    const limit = options.limit ?? Infinity;
+    const matching = keys
+      .filter((key) => key.startsWith(prefix) && (options.startAfter === undefined || key > options.startAfter))
+      .sort();
+    return { keys: matching.slice(0, limit), truncated: matching.length > limit };
+  }
+
+  /** Remove temp files left behind by a crash (old enough that no live write owns them). */
+  async removeStaleTempFiles(): Promise<void> {
+    const dir = this.fs.join(this.root, TEMP_DIR);
+    for (const { name } of await this.fs.readDir(dir).catch(this.ifMissing([]))) {
+      const info = await this.fs.stat(this.fs.join(dir, name)).catch(this.ifMissing(null));
+      if (info?.mtimeMs !== undefined && Date.now() - info.mtimeMs > STALE_TEMP_MS) {
+        await this.fs.remove(this.fs.join(dir, name)).catch(this.ifMissing(undefined));
+      }
+    }
+  }
+
+  private path(key: string): string {
+    if (!KEY.test(key)) throw new Error(`invalid storage key: ${JSON.stringify(key)}`);
+    return this.fs.join(this.root, ...key.split("/"));
+  }
+
+  /** Write `body` to a temp file, then publish it as the key `dest`; the temp file never outlives a failure. */
+  private async writeThenPublish(body: ReadableStream<Uint8Array>, dest: string): Promise<number> {
+    const tempDir = this.fs.join(this.root, TEMP_DIR);
+    await this.fs.mkdirp(tempDir);
+    const temp = this.fs.join(tempDir, crypto.randomUUID());
+    try {
+      const written = await this.fs.writeFile(temp, body);
+      await this.publish(temp, dest);
+      return written;
+    } catch (error) {
+      await this.fs.remove(temp).catch(() => {}); // may never have been created
+      throw error;
+    }
+  }
+
+  /**
+   * Rename the file `from` into place as the key `dest`, making parent directories; retried
+   * if a delete pruned them meanwhile. A missing `from` that is a caller's key (`sourceKey`)
+   * is that caller's NotFoundError.
+   */
+  private async publish(from: string, dest: string, sourceKey?: string): Promise<void> {
+    const to = this.path(dest);
+    const parent = this.fs.join(this.root, ...dest.split("/").slice(0, -1));
+    for (let attempt = 0; ; attempt++) {
+      await this.fs.mkdirp(parent);
+      try {
+        return await this.fs.rename(from, to);
+      } catch (error) {
+        if (!this.fs.isMissing(error)) throw error;
+        const sourceGone = !(await this.fs.stat(from).catch(this.ifMissing(null)));
+        if (sourceGone && sourceKey !== undefined) throw new NotFoundError(sourceKey);
+        if (sourceGone || attempt >= 2) throw error;
+      }
+    }
+  }
+
+  /** The files at `paths` as one stream, each opened only when the one before it ends. */
+  private readInTurn(keys: string[], paths: string[]): ReadableStream<Uint8Array> {
+    let next = 0;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        for (;;) {
+          if (!reader) {
+            if (next === paths.length) return controller.close();
+            const key = keys[next]!;
+            const file = await this.fs.openRead(paths[next++]!).catch(this.ifMissing(null));
+            if (!file) throw new NotFoundError(key);
+            reader = file.body.getReader();
+          }
+          const { done, value } = await reader.read();
+          if (!done) return controller.enqueue(value);
+          reader = undefined;
+        }
+      },
+      cancel: (reason) => reader?.cancel(reason),
+    }, { highWaterMark: 0 });
+  }
+
+  /** A catch handler: `fallback` when the error says the path is missing, rethrow otherwise. */
+  private ifMissing<T>(fallback: T): (error: unknown) => T {
+    return (error) => {
+      if (this.fs.isMissing(error)) return fallback;
+      throw error;
+    };
+  }
+
+  private async walk(dir: string[], into: string[]): Promise<void> {
+    for (const entry of await this.fs.readDir(this.fs.join(this.root, ...dir)).catch(this.ifMissing([]))) {
+      if (dir.length === 0 && entry.name === TEMP_DIR) continue;
+      const path = [...dir, entry.name];
+      if (entry.isDirectory) await this.walk(path, into);
+      else if (entry.isFile) into.push(path.join("/"));
+    }
+  }
+}
+
+const streamOf = (bytes: Uint8Array) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
