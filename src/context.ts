@@ -1,4 +1,5 @@
 import { createAccessCheck, type AccessCheck } from "./auth.ts";
+import { ByteCache } from "./byte-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
 import type { BlobStore } from "./storage/blob-store.ts";
@@ -20,6 +21,8 @@ export interface Context {
    * matches the session's state in the store, and a miss means a re-hash, never an error.
    */
   liveHashers: Map<string, { hasher: Hasher; size: number }>;
+  /** Manifest bytes by digest (immutable), so a pull by tag reads two small objects, not three. */
+  manifestBytes: ByteCache;
 }
 
 export function createContext(options: RegistryOptions): Context {
@@ -42,5 +45,6 @@ export function createContext(options: RegistryOptions): Context {
     },
     background,
     liveHashers: new Map(),
+    manifestBytes: new ByteCache(16 * 1024 * 1024),
   };
 }

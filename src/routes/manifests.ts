@@ -28,9 +28,8 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
 
   router.get(MANIFEST, requireAccess(ctx, "pull"), async (request) => {
     const { digest, revision } = await resolveManifest(ctx, nameOf(request), referenceOf(request));
-    const object = await ctx.store.get(blobKey(digest));
-    if (!object) throw new RegistryError("MANIFEST_UNKNOWN", { digest: digest.value });
-    return new Response(object.body, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
+    const bytes = await readManifestBytes(ctx, digest);
+    return new Response(bytes, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
   });
 
   router.put(MANIFEST, requireAccess(ctx, "push"), async (request) => {
@@ -78,6 +77,17 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
     ctx.emit("onManifestDeleted", { name, reference: reference.tag ?? digest.value, digest: digest.value });
     return new Response(null, { status: 202 });
   });
+}
+
+/** A manifest's bytes: small (the PUT limit), immutable by digest, so served from a cache when warm. */
+async function readManifestBytes(ctx: Context, digest: Digest): Promise<Uint8Array<ArrayBuffer>> {
+  const cached = ctx.manifestBytes.get(digest.value);
+  if (cached) return cached;
+  const object = await ctx.store.get(blobKey(digest));
+  if (!object) throw new RegistryError("MANIFEST_UNKNOWN", { digest: digest.value });
+  const bytes = new Uint8Array(await new Response(object.body).arrayBuffer());
+  ctx.manifestBytes.set(digest.value, bytes);
+  return bytes;
 }
 
 async function resolveManifest(ctx: Context, name: string, reference: Reference) {
