@@ -11,6 +11,7 @@
 import { launchNode } from './launchers/node.ts';
 import { launchDistribution } from './launchers/distribution.ts';
 import { launchDeno } from './launchers/deno.ts';
+import { launchWorker } from './launchers/worker.ts';
 import { peakRssKiB } from './lib/proc.ts';
 
 export interface ServerOptions {
@@ -42,6 +43,7 @@ export const launchers: Record<string, Launcher> = {
   node: launchNode,
   distribution: launchDistribution,
   deno: launchDeno,
+  worker: launchWorker,
 };
 
 export function defaultRuntime(): string {

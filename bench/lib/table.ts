@@ -1,0 +1,126 @@
+// Medians, targets and the printed table.
+import { GiB, MiB } from "./data.ts";
+import type { Sizes } from "./workloads.ts";
+
+export type Samples = Record<string, Record<string, number[]>>; // server -> figure -> one value per run
+export type Medians = Record<string, Record<string, number>>;
+
+export interface Target {
+  server: string;
+  name: string;
+  value: string;
+  result: "PASS" | "FAIL" | "n/a";
+}
+
+export const median = (xs: number[]): number => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export function medians(samples: Samples): Medians {
+  const out: Medians = {};
+  for (const [server, figs] of Object.entries(samples)) {
+    out[server] = {};
+    for (const [k, xs] of Object.entries(figs)) out[server][k] = median(xs);
+  }
+  return out;
+}
+
+export const fmtSize = (b: number): string => (b >= GiB && b % GiB === 0 ? `${b / GiB} GiB` : `${+(b / MiB).toFixed(1)} MiB`);
+
+interface Row { key: string; label: string; unit: string; lowerIsBetter?: boolean }
+
+export function rows(sizes: Sizes, connections: number): Row[] {
+  const s = fmtSize(sizes.push);
+  const r: Row[] = [
+    { key: "push_patch_MBps", label: `1 push POST+PATCH+PUT ${s}`, unit: "MB/s" },
+    { key: "push_put_MBps", label: `2 push POST+PUT(body) ${s}`, unit: "MB/s" },
+    { key: "pull_MBps", label: `3 pull ${s}`, unit: "MB/s" },
+    { key: "pull_range_MBps", label: `3 pull Range middle ${fmtSize(sizes.range)}`, unit: "MB/s" },
+    { key: "manifest_rps", label: `4 manifest GET by tag, ${connections} conns`, unit: "req/s" },
+    { key: "manifest_p99_ms", label: "4 manifest GET p99 latency", unit: "ms", lowerIsBetter: true },
+    { key: "concurrent_MBps", label: `5 ${sizes.concurrentPushes} concurrent pushes x ${fmtSize(sizes.concurrentBlob)}`, unit: "MB/s" },
+  ];
+  for (const b of sizes.rss) {
+    r.push({ key: `rss_${b / MiB}MiB_MiB`, label: `6 peak RSS, fresh server, push ${fmtSize(b)}`, unit: "MiB", lowerIsBetter: true });
+    r.push({ key: `rss_${b / MiB}MiB_tree_MiB`, label: `6   same, whole process tree`, unit: "MiB", lowerIsBetter: true });
+  }
+  r.push(
+    { key: "startup_s", label: "   server start until /v2/ answers", unit: "s", lowerIsBetter: true },
+    { key: "skopeo_in_s", label: `7 skopeo copy in ${fmtSize(sizes.skopeo)}`, unit: "s", lowerIsBetter: true },
+    { key: "skopeo_out_s", label: `7 skopeo copy out ${fmtSize(sizes.skopeo)}`, unit: "s", lowerIsBetter: true },
+  );
+  return r;
+}
+
+const num = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? "-" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+
+/** Ratio columns compare every other server with the reference (Berth / distribution). */
+export function renderTable(m: Medians, servers: string[], reference: string | undefined, sizes: Sizes, connections: number): string {
+  const others = servers.filter((s) => s !== reference);
+  const head = ["workload", "unit", ...servers, ...(reference ? others.map((s) => `${s}/${reference}`) : [])];
+  const measured = rows(sizes, connections).filter((r) => servers.some((s) => Number.isFinite(m[s]?.[r.key])));
+  const body = measured.map((r) => [
+    r.label,
+    r.unit,
+    ...servers.map((s) => num(m[s]?.[r.key])),
+    ...(reference ? others.map((s) => ratio(m[s]?.[r.key], m[reference]?.[r.key])) : []),
+  ]);
+  const all = [head, ...body];
+  const width = head.map((_, i) => Math.max(...all.map((row) => row[i].length)));
+  const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(width[i]) : c.padStart(width[i]))).join("  ");
+  return [line(head), width.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "-";
+  return `${(a / b).toFixed(2)}x`;
+}
+
+/** The targets of issue 6, for every non-reference server. */
+export function evaluateTargets(
+  m: Medians,
+  servers: string[],
+  reference: string | undefined,
+  sha256: number,
+  sizes: Sizes,
+  errorsBy: Record<string, number>,
+): Target[] {
+  const out: Target[] = [];
+  for (const s of servers.filter((x) => x !== reference)) {
+    const v = m[s] ?? {};
+    const ref = reference ? m[reference] ?? {} : {};
+    const rel = (name: string, key: string, factor: number) => {
+      const a = v[key];
+      const b = ref[key];
+      if (!Number.isFinite(a) || !Number.isFinite(b)) return out.push({ server: s, name, value: "-", result: "n/a" });
+      out.push({ server: s, name, value: `${(a / b).toFixed(2)}x`, result: a >= factor * b ? "PASS" : "FAIL" });
+    };
+    const abs = (name: string, key: string, ok: (x: number) => boolean, unit: string) => {
+      const a = v[key];
+      if (!Number.isFinite(a)) return out.push({ server: s, name, value: "-", result: "n/a" });
+      out.push({ server: s, name, value: `${num(a)} ${unit}`, result: ok(a) ? "PASS" : "FAIL" });
+    };
+    const half = sha256 / 2;
+    const refName = reference ?? "reference";
+    rel(`push PATCH >= 3x ${refName}`, "push_patch_MBps", 3);
+    abs(`push PATCH >= half one-core SHA-256 (${half.toFixed(0)} MB/s)`, "push_patch_MBps", (x) => x >= half, "MB/s");
+    rel(`push PUT(body) >= 3x ${refName}`, "push_put_MBps", 3);
+    abs(`push PUT(body) >= half one-core SHA-256 (${half.toFixed(0)} MB/s)`, "push_put_MBps", (x) => x >= half, "MB/s");
+    rel(`pull >= ${refName}`, "pull_MBps", 1);
+    rel(`ranged pull >= ${refName}`, "pull_range_MBps", 1);
+    rel(`manifest GET req/s >= 5x ${refName}`, "manifest_rps", 5);
+    for (const b of sizes.rss) abs(`peak RSS < 150 MiB, push ${fmtSize(b)}`, `rss_${b / MiB}MiB_MiB`, (x) => x < 150, "MiB");
+    const e = errorsBy[s] ?? 0;
+    out.push({ server: s, name: "no errors", value: String(e), result: e === 0 ? "PASS" : "FAIL" });
+  }
+  return out;
+}
+
+export function renderTargets(targets: Target[]): string {
+  const w = Math.max(...targets.map((t) => t.name.length));
+  return targets.map((t) => `${t.result.padEnd(4)}  ${t.server.padEnd(12)}  ${t.name.padEnd(w)}  ${t.value}`).join("\n");
+}

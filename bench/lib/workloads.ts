@@ -1,0 +1,182 @@
+// The workloads of issue 6. Each measures one running server once and returns named
+// figures; a thrown error is recorded as a failed request by the caller.
+import { execFileSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import path from "node:path";
+import { type Blob, type BlobFactory, MiB } from "./data.ts";
+import { getLoad } from "./loadgen.ts";
+import { checkBlob, OCI_MANIFEST, pullBlob, pushImage, pushMonolithic, pushStreamed } from "./registry.ts";
+import type { RunningServer } from "./servers.ts";
+import { makeLayer, skopeoAvailable, skopeoCopy, skopeoEnv, writeLayout } from "./skopeo.ts";
+
+export interface Sizes {
+  block: number; // random block repeated to build blobs
+  push: number; // workloads 1-3
+  range: number; // ranged pull, from the middle of the pulled blob
+  manifestSeconds: number;
+  connections: number;
+  concurrentPushes: number;
+  concurrentBlob: number;
+  rss: number[]; // workload 6, one fresh server per size
+  skopeo: number;
+  runs: number;
+}
+
+export interface Context {
+  factory: BlobFactory;
+  sizes: Sizes;
+  tmp: string;
+  cores: number;
+  /** Blob pushed by workload 1 per server in the current run, reused for pulls. */
+  pushed: Map<string, Blob>;
+}
+
+export type Figures = Record<string, number>;
+
+export interface Workload {
+  id: string;
+  title: string;
+  /** null when it can run here, else why not. */
+  unavailable?: () => string | null;
+  run(server: RunningServer, ctx: Context, run: number): Promise<Figures>;
+}
+
+const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+
+/** Flush dirty pages so a push does not pay for the writeback of the previous one. */
+export function settleDisk(): void {
+  execFileSync("sync");
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+export const WORKLOADS: Workload[] = [
+  {
+    id: "1",
+    title: "push POST+PATCH+PUT",
+    async run(s, ctx, run) {
+      const blob = ctx.factory.make(ctx.sizes.push);
+      settleDisk();
+      const ms = await timed(() => pushStreamed(s.url, `bench/w1-${run}`, blob));
+      await checkBlob(s.url, `bench/w1-${run}`, blob);
+      ctx.pushed.set(s.kind, blob);
+      return { push_patch_MBps: mbps(blob.size, ms) };
+    },
+  },
+  {
+    id: "2",
+    title: "push POST+PUT(body)",
+    async run(s, ctx, run) {
+      const blob = ctx.factory.make(ctx.sizes.push);
+      settleDisk();
+      const ms = await timed(() => pushMonolithic(s.url, `bench/w2-${run}`, blob));
+      await checkBlob(s.url, `bench/w2-${run}`, blob);
+      return { push_put_MBps: mbps(blob.size, ms) };
+    },
+  },
+  {
+    id: "3",
+    title: "pull blob, full and ranged",
+    async run(s, ctx, run) {
+      let blob = ctx.pushed.get(s.kind);
+      const repo = `bench/w1-${run}`;
+      if (!blob) {
+        blob = ctx.factory.make(ctx.sizes.push);
+        await pushStreamed(s.url, repo, blob);
+        ctx.pushed.set(s.kind, blob);
+      }
+      settleDisk();
+      const full = await timed(() => pullBlob(s.url, repo, blob));
+      const start = Math.floor((blob.size - ctx.sizes.range) / 2);
+      const ranged = await timed(() => pullBlob(s.url, repo, blob, [start, start + ctx.sizes.range]));
+      return { pull_MBps: mbps(blob.size, full), pull_range_MBps: mbps(ctx.sizes.range, ranged) };
+    },
+  },
+  {
+    id: "4",
+    title: "manifest GET by tag",
+    async run(s, ctx) {
+      const repo = "bench/manifest";
+      await pushImage(s.url, repo, "latest", ctx.factory.make(64 * 1024));
+      const threads = Math.max(1, Math.min(4, ctx.cores));
+      const r = await getLoad(`${s.url}/v2/${repo}/manifests/latest`, { Accept: OCI_MANIFEST }, ctx.sizes.connections, ctx.sizes.manifestSeconds, threads);
+      if (r.errors) throw new Error(`manifest GET: ${r.errors} errors of ${r.requests} (${r.errorDetail})`);
+      return { manifest_rps: r.rps, manifest_p99_ms: r.p99ms };
+    },
+  },
+  {
+    id: "5",
+    title: "concurrent pushes",
+    async run(s, ctx, run) {
+      const n = ctx.sizes.concurrentPushes;
+      const blobs = Array.from({ length: n }, () => ctx.factory.make(ctx.sizes.concurrentBlob));
+      settleDisk();
+      const results: PromiseSettledResult<void>[] = [];
+      const ms = await timed(async () => {
+        results.push(...(await Promise.allSettled(blobs.map((b, i) => pushStreamed(s.url, `bench/w5-${run}-${i}`, b)))));
+      });
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed.length) throw new Error(`${failed.length} of ${n} concurrent pushes failed: ${String(failed[0].reason)}`);
+      for (let i = 0; i < n; i++) await checkBlob(s.url, `bench/w5-${run}-${i}`, blobs[i]);
+      return { concurrent_MBps: mbps(n * ctx.sizes.concurrentBlob, ms) };
+    },
+  },
+  {
+    id: "7",
+    title: "skopeo copy in/out",
+    unavailable: skopeoAvailable,
+    async run(s, ctx, run) {
+      const dir = path.join(ctx.tmp, "skopeo");
+      const sk = skopeoEnv(path.join(dir, "state"));
+      const src = await writeLayout(path.join(dir, "src"), makeLayer(ctx.factory, ctx.sizes.skopeo));
+      const out = path.join(dir, "out");
+      rmSync(out, { recursive: true, force: true });
+      const ref = `docker://${new URL(s.url).host}/bench/skopeo-${run}:latest`;
+      settleDisk();
+      try {
+        const tin = await skopeoCopy(sk, ["--dest-tls-verify=false", `oci:${src}:latest`, ref]);
+        const tout = await skopeoCopy(sk, ["--src-tls-verify=false", ref, `oci:${out}:latest`]);
+        if (!existsSync(path.join(out, "index.json"))) throw new Error("skopeo copy out: no index.json written");
+        return { skopeo_in_s: tin, skopeo_out_s: tout };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+];
+
+/** Requests of every kind, untimed, so lazy initialisation, JIT tiering and heap growth are
+ *  not charged to the first timed workload (workload 6 measures fresh servers, without it).
+ *  Berth on Node ran its first big push of a process at a third of its later speed. */
+export async function warmUp(s: RunningServer, ctx: Context): Promise<void> {
+  await pushStreamed(s.url, "bench/warmup", ctx.factory.make(Math.min(ctx.sizes.push, 256 * MiB)));
+  for (let i = 0; i < 2; i++) {
+    const a = ctx.factory.make(4 * MiB);
+    const b = ctx.factory.make(4 * MiB);
+    await pushStreamed(s.url, "bench/warmup", a);
+    await pushMonolithic(s.url, "bench/warmup", b);
+    await checkBlob(s.url, "bench/warmup", a);
+    await pullBlob(s.url, "bench/warmup", a);
+    await pullBlob(s.url, "bench/warmup", b, [MiB, 3 * MiB]);
+    await pushImage(s.url, "bench/warmup", "latest", ctx.factory.make(1024));
+  }
+}
+
+/** Workload 6: peak RSS of a freshly started server during one streamed push of `size`. */
+export async function measurePushRss(s: RunningServer, ctx: Context, size: number): Promise<Figures> {
+  const blob = ctx.factory.make(size);
+  settleDisk();
+  const ms = await timed(() => pushStreamed(s.url, "bench/rss", blob));
+  await checkBlob(s.url, "bench/rss", blob);
+  const m = s.memory(); // VmHWM: the peak since the process started, no sampling needed
+  const mib = size / MiB;
+  return {
+    [`rss_${mib}MiB_MiB`]: m.hwm / MiB,
+    [`rss_${mib}MiB_tree_MiB`]: m.treeHwm / MiB,
+    [`rss_${mib}MiB_push_MBps`]: mbps(size, ms),
+  };
+}

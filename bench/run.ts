@@ -1,0 +1,210 @@
+// npm run bench [-- --quick] [--runs N] [--servers berth-node,berth-deno,distribution]
+//               [--workloads 1,2,3,4,5,6,7] [--size-mib N] [--priority=-10] [--tmp DIR] [--out FILE] [--cpu-prof]
+// Benchmarks Berth against the reference registry (CNCF distribution), interleaved on the
+// same machine, prints figures, ratios and PASS/FAIL per target, and saves JSON under
+// bench/results/. Exits non-zero when any request failed (never for a missed target).
+import { availableParallelism, cpus, loadavg, setPriority, tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { BlobFactory, GiB, MiB, measureSha256 } from "./lib/data.ts";
+import { agent } from "./lib/http.ts";
+import { loadTool } from "./lib/loadgen.ts";
+import { clientSelfCheck } from "./lib/selfcheck.ts";
+import { killAll, logPath, SERVER_KINDS, type RunningServer, type ServerKind } from "./lib/servers.ts";
+import { evaluateTargets, medians, renderTable, renderTargets, type Samples } from "./lib/table.ts";
+import { type Context, type Figures, measurePushRss, type Sizes, warmUp, WORKLOADS } from "./lib/workloads.ts";
+
+const FULL: Sizes = {
+  block: 64 * MiB, push: 1 * GiB, range: 100 * MiB, manifestSeconds: 10, connections: 32,
+  concurrentPushes: 16, concurrentBlob: 64 * MiB, rss: [1 * GiB, 4 * GiB], skopeo: 256 * MiB, runs: 3,
+};
+const QUICK: Sizes = {
+  block: 8 * MiB, push: 32 * MiB, range: 8 * MiB, manifestSeconds: 1, connections: 32,
+  concurrentPushes: 16, concurrentBlob: 2 * MiB, rss: [16 * MiB, 64 * MiB], skopeo: 8 * MiB, runs: 2,
+};
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    runs: { type: "string" },
+    servers: { type: "string" },
+    workloads: { type: "string" },
+    tmp: { type: "string" },
+    out: { type: "string" },
+    "cpu-prof": { type: "boolean", default: false },
+    priority: { type: "string" },
+    "size-mib": { type: "string" },
+  },
+});
+
+const repoDir = path.resolve(import.meta.dirname, "..");
+const mode = args.quick ? "quick" : "full";
+const sizes: Sizes = { ...(args.quick ? QUICK : FULL) };
+if (args.runs) sizes.runs = Math.max(1, Number(args.runs));
+if (args["size-mib"]) sizes.push = Number(args["size-mib"]) * MiB;
+sizes.range = Math.min(sizes.range, sizes.push / 2);
+const wanted = args.workloads?.split(",") ?? ["1", "2", "3", "4", "5", "6", "7"];
+const cores = availableParallelism();
+const log = (s: string) => process.stdout.write(s + "\n");
+
+interface BenchError { server: string; workload: string; run: number; message: string }
+const errors: BenchError[] = [];
+const samples: Samples = {};
+const record = (server: string, figs: Figures) => {
+  for (const [k, v] of Object.entries(figs)) ((samples[server] ??= {})[k] ??= []).push(v);
+};
+
+// --- which servers -------------------------------------------------------------------
+const unavailable: Record<string, string> = {};
+const kinds: ServerKind[] = SERVER_KINDS.filter((k) => !args.servers || args.servers.split(",").includes(k.name)).filter((k) => {
+  const why = k.unavailable(repoDir);
+  if (why) unavailable[k.name] = why;
+  return !why;
+});
+const reference = kinds.find((k) => k.reference)?.name;
+const names = kinds.map((k) => k.name);
+if (!kinds.length) {
+  log(`no server can run: ${JSON.stringify(unavailable)}`);
+  process.exit(1);
+}
+
+// --- scratch space -------------------------------------------------------------------
+const tmpBase = args.tmp ?? tmpdir();
+mkdirSync(tmpBase, { recursive: true });
+const tmp = mkdtempSync(path.join(tmpBase, "berth-bench-"));
+const cleanup = () => { killAll(); rmSync(tmp, { recursive: true, force: true }); };
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => { cleanup(); process.exit(130); });
+const disk = statfsSync(tmp);
+const freeGiB = (disk.bavail * disk.bsize) / GiB;
+const needGiB = (kinds.length * (3 * sizes.push + sizes.concurrentPushes * sizes.concurrentBlob + 3 * sizes.skopeo) + Math.max(...sizes.rss)) / GiB + 1;
+if (freeGiB < needGiB) {
+  log(`not enough disk under ${tmpBase}: ${freeGiB.toFixed(1)} GiB free, need about ${needGiB.toFixed(1)} GiB`);
+  cleanup();
+  process.exit(1);
+}
+
+// --priority -10 (root): the harness and the servers get ahead of other work on a shared machine.
+const priority = args.priority === undefined ? undefined : Number(args.priority);
+if (priority !== undefined) setPriority(priority);
+const nodeFlags = args["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${path.join(repoDir, "bench", "results", "profiles")}`] : [];
+let serial = 0;
+async function start(kind: ServerKind, label: string): Promise<RunningServer> {
+  const root = path.join(tmp, `${kind.name}-${label}-${++serial}`);
+  mkdirSync(root, { recursive: true });
+  const logFile = logPath(tmp, kind.name, `${label}-${serial}`);
+  return kind.start(root, { repoDir, logFile, nodeFlags: kind.name === "berth-node" ? nodeFlags : [], priority });
+}
+async function stopAndWipe(servers: RunningServer[]): Promise<void> {
+  for (const s of servers) await s.stop();
+  for (const d of readdirSync(tmp)) {
+    if (/^(berth|distribution)/.test(d) && !d.endsWith(".log")) rmSync(path.join(tmp, d), { recursive: true, force: true });
+  }
+}
+
+async function attempt(server: string, workload: string, run: number, fn: () => Promise<Figures>): Promise<void> {
+  try {
+    const figs = await fn();
+    record(server, figs);
+    const shown = Object.entries(figs).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(" ");
+    log(`  run ${run}  ${server.padEnd(12)}  w${workload}  ${shown}`);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    errors.push({ server, workload, run, message });
+    log(`  run ${run}  ${server.padEnd(12)}  w${workload}  ERROR ${message}`);
+  }
+}
+
+// --- the run -------------------------------------------------------------------------
+const t0 = performance.now();
+const factory = new BlobFactory(sizes.block);
+const sha256 = measureSha256(args.quick ? 128 * MiB : 512 * MiB, factory.block);
+const client = await clientSelfCheck(factory, args.quick ? 128 * MiB : 1 * GiB, tmp);
+log(`Berth benchmark (${mode}) - ${cores} cores (${cpus()[0]?.model.trim()}), node ${process.version}, load tool ${loadTool()}`);
+const load = loadavg()[0];
+log(`load average ${load.toFixed(2)}${priority !== undefined ? `, priority ${priority}` : ""}; one-core SHA-256 (node:crypto): ${sha256.toFixed(0)} MB/s`);
+if (load > cores / 2) log(`warning: the machine is busy (load ${load.toFixed(1)} on ${cores} cores): figures are noisy`);
+log(`client self-check against a Node sink: send ${client.send_MBps.toFixed(0)} MB/s, receive ${client.receive_MBps.toFixed(0)} MB/s; ` +
+  `per client CPU-second: send ${client.send_capacity_MBps.toFixed(0)} MB, receive ${client.receive_capacity_MBps.toFixed(0)} MB`);
+if (Math.min(client.send_capacity_MBps, client.receive_capacity_MBps) < 1500) log("warning: the client needs more than a core for 1500 MB/s and may cap the throughput figures");
+log(`servers: ${names.join(", ")}${Object.keys(unavailable).length ? `; skipped: ${Object.entries(unavailable).map(([k, v]) => `${k} (${v})`).join(", ")}` : ""}`);
+
+const ctx: Context = { factory, sizes, tmp, cores, pushed: new Map() };
+const skipped: Record<string, string> = {};
+const active = WORKLOADS.filter((w) => wanted.includes(w.id)).filter((w) => {
+  const why = w.unavailable?.();
+  if (why) skipped[w.id] = why;
+  return !why;
+});
+for (const [id, why] of Object.entries(skipped)) log(`workload ${id} skipped: ${why}`);
+
+for (let run = 1; run <= sizes.runs && active.length; run++) {
+  const order = run % 2 ? kinds : [...kinds].reverse(); // alternate who goes first
+  const servers: RunningServer[] = [];
+  let current = "?";
+  try {
+    for (const k of order) {
+      current = k.name;
+      const t = performance.now();
+      const s = await start(k, `run${run}`);
+      servers.push(s);
+      record(k.name, { startup_s: (performance.now() - t) / 1000 });
+      await warmUp(s, ctx);
+    }
+  } catch (e) {
+    errors.push({ server: current, workload: "start+warm-up", run, message: String(e) });
+    log(`  run ${run}  ERROR starting servers: ${String(e)}`);
+    await stopAndWipe(servers);
+    continue;
+  }
+  ctx.pushed.clear();
+  for (const w of active) for (const s of servers) await attempt(s.kind, w.id, run, () => w.run(s, ctx, run));
+  await stopAndWipe(servers);
+}
+
+if (wanted.includes("6")) {
+  for (const size of sizes.rss) {
+    for (const k of kinds) {
+      let s: RunningServer | undefined;
+      await attempt(k.name, "6", 1, async () => {
+        s = await start(k, `rss${size / MiB}`);
+        return measurePushRss(s, ctx, size);
+      });
+      if (s) await stopAndWipe([s]);
+    }
+  }
+}
+agent.destroy();
+
+// --- report --------------------------------------------------------------------------
+const m = medians(samples);
+const errorsBy: Record<string, number> = {};
+for (const e of errors) errorsBy[e.server] = (errorsBy[e.server] ?? 0) + 1;
+const targets = evaluateTargets(m, names, reference, sha256, sizes, errorsBy);
+const seconds = (performance.now() - t0) / 1000;
+log("");
+log(`medians of ${sizes.runs} run(s); MB/s = 10^6 bytes/s; ratios = Berth / ${reference ?? "(no reference)"}; ${seconds.toFixed(0)} s total`);
+log(renderTable(m, names, reference, sizes, sizes.connections));
+log("");
+log(renderTargets(targets));
+for (const e of errors) log(`error: ${e.server} workload ${e.workload} run ${e.run}: ${e.message}`);
+
+const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+const out = args.out ?? path.join(repoDir, "bench", "results", mode === "quick" ? "quick-latest.json" : `full-${stamp}.json`);
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({
+  date: new Date().toISOString(), mode, seconds, cores, cpu: cpus()[0]?.model.trim(), node: process.version,
+  loadavg: { start: load, end: loadavg()[0] }, priority,
+  sha256_MBps: sha256, client, loadTool: loadTool(), sizes, servers: names, reference, unavailable, skipped,
+  medians: m, samples, targets, errors,
+}, null, 2) + "\n");
+log(`results: ${path.relative(process.cwd(), out)}`);
+if (errors.length) {
+  // Keep the servers' output for diagnosis (*.tmp is git-ignored under bench/results).
+  const logs = path.join(repoDir, "bench", "results", `logs-${stamp}.tmp`);
+  mkdirSync(logs, { recursive: true });
+  for (const f of readdirSync(tmp)) if (f.endsWith(".log")) copyFileSync(path.join(tmp, f), path.join(logs, f));
+  log(`server logs: ${path.relative(process.cwd(), logs)}`);
+}
+cleanup();
+process.exit(errors.length ? 1 : 0);
