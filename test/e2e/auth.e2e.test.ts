@@ -159,19 +159,21 @@ describe('auth (htpasswd)', () => {
     // Basic challenge ("no basic auth credentials"); answering 200 instead makes
     // `docker login` accept any password and docker push never send credentials.
     // So docker can pull anonymously only from a registry with Bearer token auth.
-    itWith('docker', 'dockerd')('docker pull logged out from an anonymous-pull registry (needs Bearer token auth)', async ({ skip }) => {
+    itWith('docker', 'dockerd')('docker pull logged out from an anonymous-pull registry: works with Bearer auth, fails as documented with Basic', async ({ skip }) => {
       assertClients('docker', 'dockerd');
       skipAnon(skip);
       const challenge = (await new RegistryApi(anon!.url).request('/v2/')).headers.get('www-authenticate') ?? '';
-      if (/^Basic/i.test(challenge)) {
-        console.warn('[e2e] docker cannot pull anonymously after a Basic challenge on GET /v2/; case skipped');
-        skip('GET /v2/ challenges with Basic: dockerd will not pull without credentials');
-      }
       const repo = uniqueRepo('anon-docker');
       const img = await pushWithCreds(anon!, repo);
       const d = await docker();
-      const pull = await timed(SUITE, 'docker pull logged out', () => d.docker(['pull', `${anon!.host}/${repo}:v1`]));
-      expect(pull.stdout).toContain(`Digest: ${img.manifest.digest}`);
+      const pull = await timed(SUITE, 'docker pull logged out', () => d.docker(['pull', `${anon!.host}/${repo}:v1`], { allowFail: true }));
+      if (/^Basic/i.test(challenge)) {
+        // The README's documented limitation: pin it, so a change in either direction shows.
+        expect(pull.code).not.toBe(0);
+        expect(pull.stderr + pull.stdout).toMatch(/no basic auth credentials/i);
+      } else {
+        expect(pull.stdout).toContain(`Digest: ${img.manifest.digest}`);
+      }
     }, T);
   });
 });
