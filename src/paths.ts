@@ -6,7 +6,7 @@
  *   blobs/<alg>/<hex[0..2]>/<hex>/data                     bytes, stored once per registry
  *   repositories/<name>/_layers/<alg>/<hex>/link           the repo may read this blob
  *   repositories/<name>/_manifests/revisions/<alg>/<hex>/link   {mediaType, size, ...}
- *   repositories/<name>/_manifests/tags/<tag>              the tagged manifest's digest
+ *   repositories/<name>/_manifests/tags/<tag>              the tagged manifest: digest + revision
  *   repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>/link  descriptor of a referrer
  *   catalog/<name>/_repo                                   marks a repository as existing
  *   uploads/<id>/state.json                                upload session state
