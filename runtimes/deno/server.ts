@@ -1,19 +1,9 @@
-import { createRegistry, type RegistryOptions } from "../../src/index.ts";
+import { createRegistry } from "../../src/index.ts";
+import { toRegistryOptions, type ServeOptions as SharedServeOptions } from "../shared/serve-options.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createDenoHasher } from "./hasher.ts";
 
-export interface ServeOptions {
-  root: string;
-  host: string;
-  port: number;
-  htpasswdFile?: string;
-  anonymousPull?: boolean;
-  readOnlyUsers?: string[];
-  uploadExpiryMs?: number;
-  accessLog?: (entry: AccessLogEntry) => void;
-  /** Anything else createRegistry accepts (hooks, a custom authorizer). */
-  registry?: Partial<RegistryOptions>;
-}
+export type ServeOptions = SharedServeOptions<AccessLogEntry>;
 
 export interface AccessLogEntry {
   method: string;
@@ -37,15 +27,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const store = new DenoStore(options.root);
   await store.removeStaleTempFiles();
   const htpasswd = options.htpasswdFile ? await Deno.readTextFile(options.htpasswdFile) : undefined;
-  const registry = createRegistry({
-    store,
-    hasher: createDenoHasher,
-    uploadExpiryMs: options.uploadExpiryMs,
-    ...options.registry,
-    auth: htpasswd || options.registry?.auth
-      ? { htpasswd, anonymousPull: options.anonymousPull, readOnlyUsers: options.readOnlyUsers, ...options.registry?.auth }
-      : undefined,
-  });
+  const registry = createRegistry(toRegistryOptions(options, { store, hasher: createDenoHasher, htpasswd }));
   const log = options.accessLog;
   const drain = new Drain();
   const server = Deno.serve({

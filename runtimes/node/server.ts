@@ -1,23 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRegistry, type RegistryOptions } from "../../src/index.ts";
+import { createRegistry } from "../../src/index.ts";
+import { toRegistryOptions, type ServeOptions as SharedServeOptions } from "../shared/serve-options.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeHasher } from "./hasher.ts";
 import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
 
-export interface ServeOptions {
-  root: string;
-  host: string;
-  port: number;
-  htpasswdFile?: string;
-  anonymousPull?: boolean;
-  readOnlyUsers?: string[];
-  uploadExpiryMs?: number;
-  accessLog?: (entry: AccessLogEntry) => void;
-  /** Anything else createRegistry accepts (hooks, a custom authorizer). */
-  registry?: Partial<RegistryOptions>;
-}
+export type ServeOptions = SharedServeOptions<AccessLogEntry>;
 
 export interface RunningServer {
   url: string;
@@ -31,15 +21,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const store = new FsStore(options.root);
   await store.removeStaleTempFiles();
   const htpasswd = options.htpasswdFile ? await readFile(options.htpasswdFile, "utf8") : undefined;
-  const registry = createRegistry({
-    store,
-    hasher: createNodeHasher,
-    uploadExpiryMs: options.uploadExpiryMs,
-    ...options.registry,
-    auth: htpasswd || options.registry?.auth
-      ? { htpasswd, anonymousPull: options.anonymousPull, readOnlyUsers: options.readOnlyUsers, ...options.registry?.auth }
-      : undefined,
-  });
+  const registry = createRegistry(toRegistryOptions(options, { store, hasher: createNodeHasher, htpasswd }));
   const server = createServer({ keepAliveTimeout: 30_000 }, toRequestListener(registry.fetch, options.accessLog));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
