@@ -7,6 +7,7 @@ import type { Context } from "./context.ts";
 import { parseDigest, type Digest } from "./digest.ts";
 import { RegistryError } from "./errors.ts";
 import { hashStream } from "./hashing.ts";
+import { NotFoundError } from "./storage/blob-store.ts";
 import { blobKey, UPLOAD_ID, UPLOADS_PREFIX, uploadPartKey, uploadPrefix, uploadStateKey } from "./paths.ts";
 import { linkBlob, readText, writeJson } from "./repository.ts";
 import { concatStreams, meterStream } from "./streams.ts";
@@ -86,6 +87,20 @@ export async function appendToUpload(
 export async function finishUpload(ctx: Context, state: UploadState, digestText: string | null): Promise<Digest> {
   const digest = parseDigest(digestText ?? "");
   ctx.liveHashers.delete(state.id);
+  try {
+    await verifyAndPublish(ctx, state, digest);
+  } catch (error) {
+    // A part vanished under us: a concurrent PUT of this session finished or cancelled it.
+    if (error instanceof NotFoundError) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", { uuid: state.id });
+    throw error;
+  }
+  await linkBlob(ctx, state.name, digest);
+  await deleteUpload(ctx, state);
+  ctx.emit("onBlobPushed", { name: state.name, digest: digest.value, size: state.size });
+  return digest;
+}
+
+async function verifyAndPublish(ctx: Context, state: UploadState, digest: Digest): Promise<void> {
   const parts = Array.from({ length: state.parts }, (_, seq) => uploadPartKey(state.id, seq));
   const actual =
     digest.algorithm === "sha256" && state.sha256 !== undefined
@@ -96,19 +111,14 @@ export async function finishUpload(ctx: Context, state: UploadState, digestText:
     throw new RegistryError("DIGEST_INVALID", { expected: digest.value, actual: `${digest.algorithm}:${actual}` });
   }
   // Content-addressed: if another push already stored these bytes, keep theirs.
-  if (!(await ctx.store.head(blobKey(digest)))) {
-    if (parts.length === 0) await ctx.store.put(blobKey(digest), new Uint8Array(0));
-    else await ctx.store.concat(parts, blobKey(digest));
-  }
-  await linkBlob(ctx, state.name, digest);
-  await deleteUpload(ctx, state);
-  ctx.emit("onBlobPushed", { name: state.name, digest: digest.value, size: state.size });
-  return digest;
+  if (await ctx.store.head(blobKey(digest))) return;
+  if (parts.length === 0) await ctx.store.put(blobKey(digest), new Uint8Array(0));
+  else await ctx.store.concat(parts, blobKey(digest));
 }
 
 async function openPart(ctx: Context, key: string): Promise<ReadableStream<Uint8Array>> {
   const part = await ctx.store.get(key);
-  if (!part) throw new Error(`upload part missing: ${key}`);
+  if (!part) throw new NotFoundError(key);
   return part.body;
 }
 

@@ -268,6 +268,20 @@ describeTargets("uploads", (kind, caps) => {
     });
   }
 
+  it("PUT /v2/<name>/blobs/uploads/<id>?digest= twice at once (a retry) -> 201 and 201 or 404 BLOB_UPLOAD_UNKNOWN, never 500", async () => {
+    const name = uniqueName();
+    const data = randomBytes(300_000);
+    const { location } = await startUpload(target(), name);
+    await expectStatus(await target().fetch(location, { method: "PATCH", body: data }), 202);
+    const url = withQuery(location, { digest: sha256(data) });
+    const results = await Promise.all([0, 1].map(() => target().fetch(url, { method: "PUT" })));
+    const statuses = results.map((res) => res.status).sort();
+    expect([[201, 201], [201, 404]]).toContainEqual(statuses);
+    for (const res of results) if (res.status === 404) await expectError(res, 404, "BLOB_UPLOAD_UNKNOWN");
+    const blob = await getBlob(target(), name, sha256(data));
+    expect(fingerprint(blob)).toBe(fingerprint(data));
+  });
+
   it("GET /v2/<other>/blobs/uploads/<id> of a session started in <name> -> 404 BLOB_UPLOAD_UNKNOWN", async () => {
     const name = uniqueName();
     const other = uniqueName();
