@@ -34,7 +34,9 @@ function sizeMismatch(expected: number, received: number): RegistryError {
  * chunked body is told apart from a real one without buffering anything.
  */
 export async function nonEmptyBody(request: Request): Promise<ReadableStream<Uint8Array> | null> {
-  if (!request.body || request.headers.get("content-length") === "0") return null;
+  const length = request.headers.get("content-length");
+  if (!request.body || length === "0") return null;
+  if (length !== null) return request.body; // a declared length says it all: no extra stream hop per chunk
   const reader = request.body.getReader();
   let first = await reader.read();
   while (!first.done && first.value.byteLength === 0) first = await reader.read();
