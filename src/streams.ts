@@ -100,3 +100,12 @@ export function concatStreams(open: Array<() => Promise<ReadableStream<Uint8Arra
     cancel: (reason) => reader?.cancel(reason),
   });
 }
+
+/** A stream of the given bytes (nothing, when empty). */
+export const streamOf = (bytes: Uint8Array): ReadableStream<Uint8Array> =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });

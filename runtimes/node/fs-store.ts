@@ -2,18 +2,11 @@ import { createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { FileTreeStore, type FileSystem } from "../../src/index.ts";
+import { streamOf } from "../../src/streams.ts";
 import { readableToWeb, writeWebStream } from "./web-streams.ts";
 
 const IO_BUFFER = 1024 * 1024;
 const SMALL_READ = 64 * 1024;
-
-const streamOf = (bytes: Uint8Array) =>
-  new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (bytes.byteLength > 0) controller.enqueue(bytes);
-      controller.close();
-    },
-  });
 
 /** The FileTreeStore (src/storage/file-tree.ts) on node:fs: one file per key under `root`. */
 export class FsStore extends FileTreeStore {

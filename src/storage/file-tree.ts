@@ -1,3 +1,4 @@
+import { concatStreams, streamOf } from "../streams.ts";
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "./blob-store.ts";
 
 /**
@@ -174,25 +175,13 @@ export class FileTreeStore implements BlobStore {
 
   /** The files at `paths` as one stream, each opened only when the one before it ends. */
   private readInTurn(keys: string[], paths: string[]): ReadableStream<Uint8Array> {
-    let next = 0;
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        for (;;) {
-          if (!reader) {
-            if (next === paths.length) return controller.close();
-            const key = keys[next]!;
-            const file = await this.fs.openRead(paths[next++]!).catch(this.ifMissing(null));
-            if (!file) throw new NotFoundError(key);
-            reader = file.body.getReader();
-          }
-          const { done, value } = await reader.read();
-          if (!done) return controller.enqueue(value);
-          reader = undefined;
-        }
-      },
-      cancel: (reason) => reader?.cancel(reason),
-    }, { highWaterMark: 0 });
+    return concatStreams(
+      paths.map((path, i) => async () => {
+        const file = await this.fs.openRead(path).catch(this.ifMissing(null));
+        if (!file) throw new NotFoundError(keys[i]!);
+        return file.body;
+      }),
+    );
   }
 
   /** A catch handler: `fallback` when the error says the path is missing, rethrow otherwise. */
@@ -212,11 +201,3 @@ export class FileTreeStore implements BlobStore {
     }
   }
 }
-
-const streamOf = (bytes: Uint8Array) =>
-  new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(bytes);
-      controller.close();
-    },
-  });
