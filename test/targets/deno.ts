@@ -4,13 +4,14 @@
  * read/write: the storage root only, env: the BERTH_* names only), spoken to over a socket.
  * Also home to the Deno plumbing the store test and the e2e launcher share.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { processTarget, stopAndClean, waitForLine } from "./child-process.ts";
 import type { Target, TargetOptions } from "./index.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -83,69 +84,13 @@ export async function createDenoTarget(options: TargetOptions): Promise<Target> 
   }
   const args = denoServeArgs({ root: rootDir, htpasswdFile, anonymousPull: options.auth?.anonymousPull });
   const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
-  let baseUrl: string;
   try {
-    baseUrl = await waitForLine(child, LISTENING, "deno target");
+    return processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir);
   } catch (error) {
-    await stopChild(child);
-    await rm(workDir, { recursive: true, force: true });
+    await stopAndClean(child, workDir);
     throw error;
   }
-
-  return {
-    name: "deno",
-    baseUrl,
-    rootDir,
-    async fetch(path, init = {}) {
-      const streaming = init.body instanceof ReadableStream;
-      return fetch(baseUrl + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
-    },
-    async close() {
-      await stopChild(child);
-      await rm(workDir, { recursive: true, force: true });
-    },
-  };
 }
 
-/**
- * Resolve with the first capture of `pattern` on the child's stdout. Generous timeout: a
- * fresh DENO_DIR downloads the npm dependencies on first start.
- */
-export function waitForLine(child: ChildProcess, pattern: RegExp, label: string, timeoutMs = 60_000): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => fail(`no ${pattern} line within ${timeoutMs} ms`), timeoutMs);
-    function fail(why: string) {
-      clearTimeout(timer);
-      reject(new Error(`${label}: ${why}\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }
-    let found = false;
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-      if (found) return; // keep draining the access log, stop collecting it
-      stdout += chunk;
-      const match = pattern.exec(stdout);
-      if (match) {
-        found = true;
-        clearTimeout(timer);
-        resolvePromise(match[1]!.replace(/\/$/, ""));
-      }
-    });
-    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-      if (process.env.BERTH_TARGET_LOGS) process.stderr.write(chunk);
-    });
-    child.once("error", (error) => fail(`spawn failed: ${error.message}`));
-    child.once("exit", (code, signal) => fail(`exited early (code ${code}, signal ${signal})`));
-  });
-}
-
-/** SIGTERM this one child (by its pid, never by name), SIGKILL it if it lingers. */
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
+// Shared with the other tests that run deno as a child process.
+export { stopChild, waitForLine } from "./child-process.ts";
