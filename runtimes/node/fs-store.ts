@@ -3,7 +3,8 @@ import { mkdir, open, readdir, rename, rmdir, stat, unlink } from "node:fs/promi
 import { join, resolve } from "node:path";
 import { FileTreeStore, type FileSystem } from "../../src/index.ts";
 import { streamOf } from "../../src/streams.ts";
-import { readableToWeb, writeWebStream } from "./web-streams.ts";
+import { fileByteStream } from "./file-stream.ts";
+import { writeWebStream } from "./web-streams.ts";
 
 const IO_BUFFER = 1024 * 1024;
 const SMALL_READ = 64 * 1024;
@@ -38,8 +39,7 @@ const nodeFileSystem: FileSystem = {
         await file.close();
       }
     }
-    const stream = file.createReadStream({ start, end: start + length - 1, highWaterMark: IO_BUFFER });
-    return { size, body: readableToWeb(stream) };
+    return { size, body: fileByteStream(file, start, length) };
   },
 
   async writeFile(path, body) {

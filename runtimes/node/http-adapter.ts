@@ -4,6 +4,8 @@ import { readableToWeb } from "./web-streams.ts";
 type FetchHandler = (request: Request) => Promise<Response>;
 
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
+const SEND_BUFFERS = 2;
+const SEND_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
  * Serve a fetch handler from node:http, streaming both ways with backpressure.
@@ -63,7 +65,14 @@ async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerRe
     res.end();
     return;
   }
-  const reader = response.body.getReader();
+  if (isByteStream(response.body)) await sendInReusedBuffers(response.body, Number(headers["content-length"]), res, exchange);
+  else await sendChunks(response.body, res, exchange);
+  if (!exchange.aborted) res.end();
+}
+
+/** Write each chunk the body yields, waiting for "drain" when the socket is full. */
+async function sendChunks(body: ReadableStream<Uint8Array>, res: ServerResponse, exchange: Exchange) {
+  const reader = body.getReader();
   exchange.onAbort = () => void reader.cancel().catch(() => {});
   try {
     for (;;) {
@@ -75,7 +84,49 @@ async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerRe
   } finally {
     reader.releaseLock();
   }
-  if (!exchange.aborted) res.end();
+}
+
+/**
+ * A byte stream (a file) is read into SEND_BUFFERS buffers that go round: one fills while
+ * another is written, and a buffer is reused once the socket has taken it. Allocating a
+ * fresh buffer per chunk made a pull fault in new memory for every byte, at less than half
+ * the speed; the buffers in flight are also the backpressure.
+ */
+async function sendInReusedBuffers(body: ReadableStream<Uint8Array>, length: number, res: ServerResponse, exchange: Exchange) {
+  const reader = body.getReader({ mode: "byob" });
+  exchange.onAbort = () => void reader.cancel().catch(() => {});
+  const size = Math.max(1, Math.min(SEND_BUFFER_BYTES, Number.isFinite(length) ? length : SEND_BUFFER_BYTES));
+  const free = Array.from({ length: SEND_BUFFERS }, () => new Uint8Array(size));
+  let wakeUp: (() => void) | undefined;
+  const giveBack = (buffer: ArrayBuffer) => {
+    free.push(new Uint8Array(buffer));
+    wakeUp?.();
+  };
+  const onClose = () => wakeUp?.();
+  res.on("close", onClose);
+  try {
+    for (;;) {
+      while (free.length === 0 && !exchange.aborted) await new Promise<void>((resolve) => (wakeUp = resolve));
+      if (exchange.aborted) break;
+      // The read takes over the buffer's memory; `value` is a view on it.
+      const { done, value } = await reader.read(free.pop()!);
+      if (done || exchange.aborted) break;
+      exchange.bytes += value.byteLength;
+      res.write(value, () => giveBack(value.buffer as ArrayBuffer));
+    }
+  } finally {
+    res.off("close", onClose);
+    reader.releaseLock();
+  }
+}
+
+function isByteStream(body: ReadableStream<Uint8Array>): boolean {
+  try {
+    body.getReader({ mode: "byob" }).releaseLock();
+    return true;
+  } catch {
+    return false; // not a byte stream: only default readers
+  }
 }
 
 function toRequest(req: IncomingMessage): Request {

@@ -64,3 +64,25 @@ export function abortedRequest(
     });
   });
 }
+
+/**
+ * GET `path`, read the status and at least `keep` body bytes, then destroy the socket: a
+ * client that goes away mid-download. Resolves with the status and the bytes it kept.
+ */
+export function abandonedDownload(baseUrl: string, path: string, keep: number): Promise<{ status: number; received: number }> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method: "GET", path, agent: false }, (res) => {
+      let received = 0;
+      res.on("data", (chunk: Buffer) => {
+        received += chunk.byteLength;
+        if (received < keep) return;
+        req.destroy();
+        resolve({ status: res.statusCode!, received });
+      });
+      res.on("end", () => resolve({ status: res.statusCode!, received }));
+    });
+    req.on("error", (error) => (req.destroyed ? undefined : reject(error)));
+    req.end();
+  });
+}
