@@ -2,8 +2,10 @@
 import type { Context } from "./context.ts";
 import type { Digest } from "./digest.ts";
 import { blobKey, catalogKey, layerLinkKey } from "./paths.ts";
+import { readBytes } from "./streams.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export async function linkBlob(ctx: Context, name: string, digest: Digest): Promise<void> {
   await ctx.store.put(layerLinkKey(name, digest), encoder.encode(digest.value));
@@ -26,7 +28,7 @@ export async function repositoryExists(ctx: Context, name: string): Promise<bool
 
 export async function readText(ctx: Context, key: string): Promise<string | null> {
   const object = await ctx.store.get(key);
-  return object ? new Response(object.body).text() : null;
+  return object ? decoder.decode(await readBytes(object)) : null;
 }
 
 export async function writeJson(ctx: Context, key: string, value: unknown): Promise<void> {

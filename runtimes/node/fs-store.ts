@@ -1,8 +1,8 @@
-import { createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rmdir, stat, unlink } from "node:fs/promises";
+import { closeSync, createWriteStream, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { mkdir, readdir, rename, rmdir, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { FileTreeStore, type FileSystem } from "../../src/index.ts";
-import { streamOf } from "../../src/streams.ts";
+import { bodyOfBytes } from "../../src/streams.ts";
 import { fileByteStream } from "./file-stream.ts";
 import { writeWebStream } from "./web-streams.ts";
 
@@ -20,26 +20,28 @@ export class FsStore extends FileTreeStore {
 const nodeFileSystem: FileSystem = {
   join,
 
+  // Opening, stat-ing and reading small files (tags, links, manifests) is synchronous: from
+  // the page cache each call takes microseconds, while a threadpool round trip costs more
+  // than the syscall, and a manifest GET made four of them. Big reads stay asynchronous.
   async openRead(path, range) {
     // Open first, then stat the open file: a concurrent delete or replace cannot split the two.
-    const file = await open(path, "r");
-    const { size } = await file.stat().catch(async (error: unknown) => {
-      await file.close();
-      throw error;
-    });
-    const start = range?.offset ?? 0;
-    const length = range?.length ?? size - start;
-    // Links, tags and manifests: one exact-size read. A read stream would allocate its full
-    // 1 MiB buffer for each, and that garbage was most of a manifest GET's cost.
-    if (length <= SMALL_READ) {
-      try {
-        const { buffer, bytesRead } = await file.read(new Uint8Array(length), 0, length, start);
-        return { size, body: streamOf(buffer.subarray(0, bytesRead)) };
-      } finally {
-        await file.close();
+    const fd = openSync(path, "r");
+    let streaming = false; // once the stream owns the file, it closes it
+    try {
+      const { size } = fstatSync(fd);
+      const start = range?.offset ?? 0;
+      const length = range?.length ?? size - start;
+      if (length > SMALL_READ) {
+        streaming = true;
+        return { size, body: fileByteStream(fd, start, length) };
       }
+      // One exact-size read: a stream would allocate a whole chunk buffer for a few bytes.
+      const buffer = new Uint8Array(length);
+      const bytesRead = readSync(fd, buffer, 0, length, start);
+      return bodyOfBytes(size, buffer.subarray(0, bytesRead));
+    } finally {
+      if (!streaming) closeSync(fd);
     }
-    return { size, body: fileByteStream(file, start, length) };
   },
 
   async writeFile(path, body) {
@@ -61,7 +63,7 @@ const nodeFileSystem: FileSystem = {
   },
 
   async stat(path) {
-    const info = await stat(path);
+    const info = statSync(path); // synchronous, as in openRead
     return { size: info.size, isFile: info.isFile(), mtimeMs: info.mtimeMs };
   },
 

@@ -4,6 +4,7 @@ import { readableToWeb } from "./web-streams.ts";
 type FetchHandler = (request: Request) => Promise<Response>;
 
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
+const SMALL_BODY_BYTES = 64 * 1024;
 const SEND_BUFFERS = 2;
 const SEND_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -65,9 +66,20 @@ async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerRe
     res.end();
     return;
   }
-  if (isByteStream(response.body)) await sendInReusedBuffers(response.body, Number(headers["content-length"]), res, exchange);
+  const length = Number(headers["content-length"]);
+  if (length <= SMALL_BODY_BYTES) return sendWhole(response.body, res, exchange);
+  if (isByteStream(response.body)) await sendInReusedBuffers(response.body, length, res, exchange);
   else await sendChunks(response.body, res, exchange);
   if (!exchange.aborted) res.end();
+}
+
+/** A small body (a manifest, an error) read whole and sent with the headers in one write. */
+async function sendWhole(body: ReadableStream<Uint8Array>, res: ServerResponse, exchange: Exchange) {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  exchange.bytes += bytes.byteLength;
+  if (!exchange.aborted) res.end(bytes);
 }
 
 /** Write each chunk the body yields, waiting for "drain" when the socket is full. */

@@ -9,7 +9,7 @@ import { blobKey, referrerKey, revisionKey, tagKey, tagsPrefix } from "../paths.
 import { validateTag } from "../reference.ts";
 import { listAll, markRepository, readText, writeJson } from "../repository.ts";
 import { contentHeaders, decodeParam, nameOf, requireAccess } from "../routing.ts";
-import { readLimited } from "../streams.ts";
+import { readBytes, readLimited } from "../streams.ts";
 
 const MANIFEST = "/v2/:name+/manifests/:reference";
 
@@ -85,7 +85,7 @@ async function readManifestBytes(ctx: Context, digest: Digest): Promise<Uint8Arr
   if (cached) return cached;
   const object = await ctx.store.get(blobKey(digest));
   if (!object) throw new RegistryError("MANIFEST_UNKNOWN", { digest: digest.value });
-  const bytes = new Uint8Array(await new Response(object.body).arrayBuffer());
+  const bytes = new Uint8Array(await readBytes(object)); // a copy: the cache owns it
   ctx.manifestBytes.set(digest.value, bytes);
   return bytes;
 }

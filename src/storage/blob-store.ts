@@ -29,6 +29,12 @@ export interface ObjectInfo {
 export interface ObjectBody extends ObjectInfo {
   /** The bytes (or the requested range of them), streamed. */
   body: ReadableStream<Uint8Array>;
+  /**
+   * The same bytes whole, when the store already holds them in memory (a small file read
+   * in one call, the memory store). Read them through `readBytes` (src/streams.ts), which
+   * takes these when present; build such an object with `bodyOfBytes`.
+   */
+  bytes?: Uint8Array;
 }
 
 export interface PutOptions {

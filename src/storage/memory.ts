@@ -1,3 +1,4 @@
+import { bodyOfBytes } from "../streams.ts";
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "./blob-store.ts";
 
 /**
@@ -16,7 +17,7 @@ export class MemoryStore implements BlobStore {
     const bytes = this.objects.get(key);
     if (!bytes) return null;
     const slice = range ? bytes.subarray(range.offset, range.offset + range.length) : bytes;
-    return { size: bytes.byteLength, body: new Blob([slice]).stream() };
+    return bodyOfBytes(bytes.byteLength, slice);
   }
 
   async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, _options?: PutOptions): Promise<number> {

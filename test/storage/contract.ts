@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NotFoundError, type BlobStore } from "../../src/storage/blob-store.ts";
+import { readBytes } from "../../src/streams.ts";
 
 export interface StoreUnderTest {
   store: BlobStore;
@@ -127,6 +128,18 @@ export function describeBlobStoreContract(
           const got = await store.get("r", { offset, length });
           expect(got!.size).toBe(1000);
           expect(fingerprint(await readAll(got!.body))).toBe(fingerprint(bytes.slice(offset, offset + length)));
+        }
+      });
+      it("get of a small object or range: bytes offered whole, if any, equal the stream", async () => {
+        const bytes = randomBytes(3000);
+        await store.put("small", bytes);
+        for (const range of [undefined, { offset: 1000, length: 24 }, { offset: 0, length: 0 }]) {
+          const expected = range ? bytes.slice(range.offset, range.offset + range.length) : bytes;
+          const got = await store.get("small", range);
+          expect(got!.size).toBe(3000);
+          if (got!.bytes) expect(fingerprint(got!.bytes)).toBe(fingerprint(expected));
+          expect(fingerprint(await readAll(got!.body))).toBe(fingerprint(expected));
+          expect(fingerprint(await readBytes((await store.get("small", range))!))).toBe(fingerprint(expected));
         }
       });
       it("get of an empty object -> size 0, empty stream", async () => {
