@@ -164,6 +164,9 @@ export async function warmUp(s: RunningServer, ctx: Context): Promise<void> {
     await pullBlob(s.url, "bench/warmup", b, [MiB, 3 * MiB]);
     await pushImage(s.url, "bench/warmup", "latest", ctx.factory.make(1024));
   }
+  // A short burst of manifest GETs: the request path is hot by the time workload 4 times it.
+  const threads = Math.max(1, Math.min(4, ctx.cores));
+  await getLoad(`${s.url}/v2/bench/warmup/manifests/latest`, { Accept: OCI_MANIFEST }, ctx.sizes.connections, 2, threads);
 }
 
 /** Workload 6: peak RSS of a freshly started server during one streamed push of `size`. */
