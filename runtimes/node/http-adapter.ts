@@ -68,7 +68,9 @@ async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerRe
   }
   const length = Number(headers["content-length"]);
   if (length <= SMALL_BODY_BYTES) return sendWhole(response.body, res, exchange);
-  if (isByteStream(response.body)) await sendInReusedBuffers(response.body, length, res, exchange);
+  // Big bodies of a known length from a file; anything else (a list, a stream of unknown
+  // length) goes chunk by chunk as the handler yields it.
+  if (length > 0 && isByteStream(response.body)) await sendInReusedBuffers(response.body, length, res, exchange);
   else await sendChunks(response.body, res, exchange);
   if (!exchange.aborted) res.end();
 }
@@ -107,7 +109,7 @@ async function sendChunks(body: ReadableStream<Uint8Array>, res: ServerResponse,
 async function sendInReusedBuffers(body: ReadableStream<Uint8Array>, length: number, res: ServerResponse, exchange: Exchange) {
   const reader = body.getReader({ mode: "byob" });
   exchange.onAbort = () => void reader.cancel().catch(() => {});
-  const size = Math.max(1, Math.min(SEND_BUFFER_BYTES, Number.isFinite(length) ? length : SEND_BUFFER_BYTES));
+  const size = Math.min(SEND_BUFFER_BYTES, length);
   const free = Array.from({ length: SEND_BUFFERS }, () => new Uint8Array(size));
   let wakeUp: (() => void) | undefined;
   const giveBack = (buffer: ArrayBuffer) => {
