@@ -78,7 +78,8 @@ async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerRe
 /** A small body (a manifest, an error) read whole and sent with the headers in one write. */
 async function sendWhole(body: ReadableStream<Uint8Array>, res: ServerResponse, exchange: Exchange) {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+  const reader = body.getReader(); // cheaper than an async iterator, which showed in profiles
+  for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value);
   const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   exchange.bytes += bytes.byteLength;
   if (!exchange.aborted) res.end(bytes);
