@@ -130,6 +130,15 @@ export function describeBlobStoreContract(
           expect(fingerprint(await readAll(got!.body))).toBe(fingerprint(bytes.slice(offset, offset + length)));
         }
       });
+      it("get(key) of sizes around 64 KiB (where stores switch read strategies) returns each whole", async () => {
+        for (const size of [65535, 65536, 65537]) {
+          const bytes = randomBytes(size);
+          await store.put(`edge/${size}`, bytes);
+          const got = await store.get(`edge/${size}`);
+          expect(got!.size).toBe(size);
+          expect(fingerprint(await readAll(got!.body))).toBe(fingerprint(bytes));
+        }
+      });
       it("get of a small object or range: bytes offered whole, if any, equal the stream", async () => {
         const bytes = randomBytes(3000);
         await store.put("small", bytes);
