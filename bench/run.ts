@@ -8,6 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, 
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { BlobFactory, GiB, MiB, measureSha256 } from "./lib/data.ts";
+import { measureDiskWrite } from "./lib/disk.ts";
 import { agent } from "./lib/http.ts";
 import { loadTool } from "./lib/loadgen.ts";
 import { clientSelfCheck } from "./lib/selfcheck.ts";
@@ -120,9 +121,11 @@ const t0 = performance.now();
 const factory = new BlobFactory(sizes.block);
 const sha256 = measureSha256(args.quick ? 128 * MiB : 512 * MiB, factory.block);
 const client = await clientSelfCheck(factory, args.quick ? 128 * MiB : 1 * GiB, tmp);
+const diskWrite = measureDiskWrite(tmp, args.quick ? 128 * MiB : 1 * GiB, factory.block);
 log(`Berth benchmark (${mode}) - ${cores} cores (${cpus()[0]?.model.trim()}), node ${process.version}, load tool ${loadTool()}`);
 const load = loadavg()[0];
 log(`load average ${load.toFixed(2)}${priority !== undefined ? `, priority ${priority}` : ""}; one-core SHA-256 (node:crypto): ${sha256.toFixed(0)} MB/s`);
+log(`page-cache write of a new file (1 MiB writes, no fsync): ${diskWrite.MBps.toFixed(0)} MB/s, ${diskWrite.sys_s_per_GiB.toFixed(2)} kernel CPU-s per GiB`);
 if (load > cores / 2) log(`warning: the machine is busy (load ${load.toFixed(1)} on ${cores} cores): figures are noisy`);
 log(`client self-check against a Node sink: send ${client.send_MBps.toFixed(0)} MB/s, receive ${client.receive_MBps.toFixed(0)} MB/s; ` +
   `per client CPU-second: send ${client.send_capacity_MBps.toFixed(0)} MB, receive ${client.receive_capacity_MBps.toFixed(0)} MB`);
@@ -195,7 +198,7 @@ mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify({
   date: new Date().toISOString(), mode, seconds, cores, cpu: cpus()[0]?.model.trim(), node: process.version,
   loadavg: { start: load, end: loadavg()[0] }, priority,
-  sha256_MBps: sha256, client, loadTool: loadTool(), sizes, servers: names, reference, unavailable, skipped,
+  sha256_MBps: sha256, disk_write: diskWrite, client, loadTool: loadTool(), sizes, servers: names, reference, unavailable, skipped,
   medians: m, samples, targets, errors,
 }, null, 2) + "\n");
 log(`results: ${path.relative(process.cwd(), out)}`);
