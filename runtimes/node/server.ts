@@ -9,6 +9,8 @@ import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
 
 export type ServeOptions = SharedServeOptions<AccessLogEntry>;
 
+const KEEP_ALIVE_MS = 120_000;
+
 export interface RunningServer {
   url: string;
   server: Server;
@@ -22,7 +24,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await store.removeStaleTempFiles();
   const htpasswd = options.htpasswdFile ? await readFile(options.htpasswdFile, "utf8") : undefined;
   const registry = createRegistry(toRegistryOptions(options, { store, hasher: createNodeHasher, htpasswd }));
-  const server = createServer({ keepAliveTimeout: 30_000 }, toRequestListener(registry.fetch, options.accessLog));
+  // Idle keep-alive connections stay open longer than clients keep them (Go's transport, in
+  // docker, podman and skopeo: 90 s). A server that closes first races a client reusing the
+  // connection, which then sees "socket hang up" for a request it just sent (the benchmark
+  // met this after a 30 s idle gap; distribution never closes idle connections).
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1000 }, toRequestListener(registry.fetch, options.accessLog));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, resolve);
