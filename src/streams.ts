@@ -86,14 +86,18 @@ export function bodyOfBytes(size: number, bytes: Uint8Array): ObjectBody {
   };
 }
 
-/** All of `stream` in one array; past `limit` bytes, 413 PAYLOAD_TOO_LARGE. */
-async function collectBytes(stream: ReadableStream<Uint8Array>, limit = Infinity): Promise<Uint8Array> {
+/** All of `stream` in one array; past `limit` bytes, 413 PAYLOAD_TOO_LARGE. For small bodies. */
+export async function collectBytes(stream: ReadableStream<Uint8Array>, limit = Infinity): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > limit) throw tooLarge(limit);
-    chunks.push(chunk);
+  const reader = stream.getReader(); // cheaper than an async iterator, which showed in profiles
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    total += next.value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(next.value);
   }
   if (chunks.length === 1) return chunks[0]!;
   const bytes = new Uint8Array(total);
