@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import { FileTreeStore, type FileSystem } from "../../src/index.ts";
+import { bodyOfBytes } from "../../src/streams.ts";
 
 const READ_CHUNK = 256 * 1024;
+const SMALL_READ = 64 * 1024;
 const WRITE_BUFFER = 1024 * 1024;
 
 /**
@@ -21,6 +23,17 @@ const denoFileSystem: FileSystem = {
     // Open first, then stat the open file: a concurrent delete or replace cannot split the two.
     const file = await Deno.open(path, { read: true });
     try {
+      // A whole small file (a tag, a link, a manifest) in one read, handed over as bytes:
+      // no stat and no stream.
+      if (!range) {
+        const buffer = new Uint8Array(SMALL_READ); // per call: reads of other requests interleave
+        const whole = await readUpTo(file, buffer);
+        if (whole < SMALL_READ) {
+          file.close();
+          return bodyOfBytes(whole, buffer.slice(0, whole));
+        }
+        await file.seek(0, Deno.SeekMode.Start);
+      }
       const { size } = await file.stat();
       const offset = range?.offset ?? 0;
       const length = range?.length ?? size;
@@ -107,4 +120,15 @@ async function writeBuffered(file: Deno.FsFile, body: ReadableStream<Uint8Array>
 /** Deno's write may be partial; loop until the whole chunk is on its way to disk. */
 async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
   for (let done = 0; done < chunk.byteLength;) done += await file.write(chunk.subarray(done));
+}
+
+/** Fill `buffer` from the file's position until it is full or the file ends; the byte count. */
+async function readUpTo(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.byteLength) {
+    const read = await file.read(buffer.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return filled;
 }
