@@ -130,3 +130,14 @@ export function measureSha256(bytes: number, block: Buffer): number {
   }
   return speeds.sort((a, b) => a - b)[1];
 }
+
+/** The image config of a one-layer linux/amd64 image, as a small blob. */
+export function imageConfig(layer: Blob): Blob {
+  return smallBlob(Buffer.from(JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    rootfs: { type: "layers", diff_ids: [layer.digest] },
+    config: {},
+    created: new Date().toISOString(),
+  })));
+}

@@ -1,7 +1,7 @@
 // The OCI distribution calls the workloads make, in the shapes real clients use
 // (see /work/shared/client-traces): skopeo/podman push, containerd monolithic push, pulls.
 import type { Blob } from "./data.ts";
-import { smallBlob } from "./data.ts";
+import { imageConfig } from "./data.ts";
 import { expectStatus, HttpError, request, resolveLocation, withQuery } from "./http.ts";
 import { rawGet } from "./raw-get.ts";
 
@@ -64,13 +64,7 @@ export async function pullBlob(base: string, repo: string, blob: Blob, range?: [
 
 /** Pushes a one-layer image (small config + the given layer) and tags it; returns the manifest bytes. */
 export async function pushImage(base: string, repo: string, tag: string, layer: Blob): Promise<Buffer> {
-  const config = smallBlob(Buffer.from(JSON.stringify({
-    architecture: "amd64",
-    os: "linux",
-    rootfs: { type: "layers", diff_ids: [layer.digest] },
-    config: {},
-    created: new Date().toISOString(),
-  })));
+  const config = imageConfig(layer);
   for (const b of [config, layer]) await pushMonolithic(base, repo, b);
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2,

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
 import path from "node:path";
-import { type Blob, type BlobFactory, smallBlob } from "./data.ts";
+import { type Blob, type BlobFactory, imageConfig, smallBlob } from "./data.ts";
 import { OCI_MANIFEST } from "./registry.ts";
 
 export function skopeoAvailable(): string | null {
@@ -53,13 +53,7 @@ async function writeBlob(dir: string, blob: Blob): Promise<void> {
 export async function writeLayout(dir: string, layer: Blob): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(path.join(dir, "blobs", "sha256"), { recursive: true });
-  const config = smallBlob(Buffer.from(JSON.stringify({
-    architecture: "amd64",
-    os: "linux",
-    rootfs: { type: "layers", diff_ids: [layer.digest] },
-    config: {},
-    created: new Date().toISOString(),
-  })));
+  const config = imageConfig(layer);
   const manifest = smallBlob(Buffer.from(JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,

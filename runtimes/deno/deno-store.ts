@@ -23,20 +23,16 @@ const denoFileSystem: FileSystem = {
     // Open first, then stat the open file: a concurrent delete or replace cannot split the two.
     const file = await Deno.open(path, { read: true });
     try {
-      // A whole small file (a tag, a link, a manifest) in one read, handed over as bytes:
-      // no stat and no stream.
-      if (!range) {
-        const buffer = new Uint8Array(SMALL_READ); // per call: reads of other requests interleave
-        const whole = await readUpTo(file, buffer);
-        if (whole < SMALL_READ) {
-          file.close();
-          return bodyOfBytes(whole, buffer.slice(0, whole));
-        }
-        await file.seek(0, Deno.SeekMode.Start);
-      }
       const { size } = await file.stat();
       const offset = range?.offset ?? 0;
       const length = range?.length ?? size;
+      // A whole small file (a tag, a link, a manifest) is read into memory and handed over
+      // as bytes: no stream for the handler to make and drain.
+      if (!range && size <= SMALL_READ) {
+        const bytes = await readFull(file, new Uint8Array(size));
+        file.close();
+        return bodyOfBytes(size, bytes);
+      }
       if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
       // Read to the end as file.readable: it is resource-backed, so Deno.serve sends it
       // from Rust without passing every chunk through JS.
@@ -122,13 +118,12 @@ async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
   for (let done = 0; done < chunk.byteLength;) done += await file.write(chunk.subarray(done));
 }
 
-/** Fill `buffer` from the file's position until it is full or the file ends; the byte count. */
-async function readUpTo(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.byteLength) {
+/** Fill `buffer` from the file's position; fails if the file ends first (it shrank). */
+async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<Uint8Array> {
+  for (let filled = 0; filled < buffer.byteLength;) {
     const read = await file.read(buffer.subarray(filled));
-    if (read === null) break;
+    if (read === null) throw new Error("file shrank while reading");
     filled += read;
   }
-  return filled;
+  return buffer;
 }

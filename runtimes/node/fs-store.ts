@@ -8,7 +8,6 @@ import { writeWebStream } from "./web-streams.ts";
 
 const IO_BUFFER = 1024 * 1024;
 const SMALL_READ = 64 * 1024;
-const scratch = new Uint8Array(SMALL_READ); // for synchronous reads only, so never shared by two
 
 /** The FileTreeStore (src/storage/file-tree.ts) on node:fs: one file per key under `root`. */
 export class FsStore extends FileTreeStore {
@@ -29,9 +28,6 @@ const nodeFileSystem: FileSystem = {
     const fd = openSync(path, "r");
     let streaming = false; // once the stream owns the file, it closes it
     try {
-      // A whole small file in one read, no stat: a short read of a regular file is its end.
-      const whole = range ? 0 : readSync(fd, scratch, 0, SMALL_READ, 0);
-      if (whole < SMALL_READ && !range) return bodyOfBytes(whole, scratch.slice(0, whole));
       const { size } = fstatSync(fd);
       const start = range?.offset ?? 0;
       const length = range?.length ?? size - start;
@@ -39,7 +35,7 @@ const nodeFileSystem: FileSystem = {
         streaming = true;
         return { size, body: fileByteStream(fd, start, length) };
       }
-      // One exact-size read: a stream would allocate a whole chunk buffer for a few bytes.
+      // One exact-size read, handed over as bytes: no stream for a tag or a manifest.
       const buffer = new Uint8Array(length);
       const bytesRead = readSync(fd, buffer, 0, length, start);
       return bodyOfBytes(size, buffer.subarray(0, bytesRead));
