@@ -1,4 +1,5 @@
-import { createAccessCheck, type AccessCheck } from "./auth.ts";
+import type { Authorizer } from "./auth/authorizer.ts";
+import { createAuthorizer } from "./auth/basic.ts";
 import { ByteCache } from "./byte-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
@@ -8,7 +9,7 @@ import type { BlobStore } from "./storage/blob-store.ts";
 export interface Context {
   store: BlobStore;
   hasher: HasherFactory;
-  checkAccess: AccessCheck;
+  authorizer: Authorizer;
   uploadExpiryMs: number;
   maxManifestBytes: number;
   /** Fire a hook without letting it fail or delay the request. */
@@ -36,7 +37,7 @@ export function createContext(options: RegistryOptions): Context {
   return {
     store: options.store,
     hasher: options.hasher ?? createPortableHasher,
-    checkAccess: createAccessCheck(options.auth),
+    authorizer: createAuthorizer(options.auth),
     uploadExpiryMs: options.uploadExpiryMs ?? 24 * 60 * 60 * 1000,
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
     emit(hook, event) {

@@ -1,27 +1,18 @@
 import bcrypt from "bcryptjs";
-import { RegistryError } from "./errors.ts";
-import type { AccessRequest, AuthOptions } from "./options.ts";
+import { RegistryError } from "../errors.ts";
+import type { AuthOptions } from "../options.ts";
+import { createCheckAuthorizer, createFunctionAuthorizer, openAuthorizer, type Authorizer } from "./authorizer.ts";
 
-/** Throws UNAUTHORIZED or DENIED unless `request` may do `access`. */
-export type AccessCheck = (request: Request, access: AccessRequest) => Promise<void>;
-
-const allowAll: AccessCheck = async () => {};
-
-export function createAccessCheck(options: AuthOptions | undefined): AccessCheck {
-  if (!options || (!options.htpasswd && !options.authorize)) return allowAll;
-  const challenge = { "WWW-Authenticate": `Basic realm="${options.realm ?? "Berth"}", charset="UTF-8"` };
+export function createAuthorizer(options: AuthOptions | undefined): Authorizer {
+  if (!options || (!options.htpasswd && !options.authorize)) return openAuthorizer;
+  const realm = options.realm ?? "Berth";
+  if (options.authorize) return createFunctionAuthorizer(options.authorize, realm);
+  const challenge = { "WWW-Authenticate": `Basic realm="${realm}", charset="UTF-8"` };
   const unauthorized = () => new RegistryError("UNAUTHORIZED", null, { headers: challenge });
-
-  if (options.authorize) {
-    const authorize = options.authorize;
-    return async (request, access) => {
-      if (!(await authorize(request, access))) throw unauthorized();
-    };
-  }
 
   const verify = createHtpasswdVerifier(options.htpasswd ?? "");
   const readOnly = new Set(options.readOnlyUsers ?? []);
-  return async (request, access) => {
+  return createCheckAuthorizer(async (request, access) => {
     const credentials = parseBasicAuth(request.headers.get("authorization"));
     const isRead = access.action === "pull" || access.action === "catalog";
     if (!credentials) {
@@ -34,7 +25,7 @@ export function createAccessCheck(options: AuthOptions | undefined): AccessCheck
     if (!isRead && readOnly.has(credentials.user)) {
       throw new RegistryError("DENIED", { user: credentials.user, action: access.action, name: access.name });
     }
-  };
+  });
 }
 
 /** `Basic base64(user:password)`; empty credentials count as none (some clients send them). */
