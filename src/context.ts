@@ -1,5 +1,5 @@
 import type { Authorizer } from "./auth/authorizer.ts";
-import { createAuthorizer } from "./auth/basic.ts";
+import { createAuth, type TokenAuth } from "./auth/setup.ts";
 import { ByteCache } from "./byte-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
@@ -10,6 +10,10 @@ export interface Context {
   store: BlobStore;
   hasher: HasherFactory;
   authorizer: Authorizer;
+  /** The built-in token issuer (htpasswd auth), for the token endpoint. */
+  tokenAuth?: TokenAuth;
+  /** Re-read the users and the policy now (SIGHUP). */
+  reloadAuth(): Promise<void>;
   uploadExpiryMs: number;
   maxManifestBytes: number;
   /** Fire a hook without letting it fail or delay the request. */
@@ -34,10 +38,13 @@ export function createContext(options: RegistryOptions): Context {
         .then(work)
         .catch((error) => console.error("berth: background task failed", error)),
     );
+  const auth = createAuth(options.auth, options.store);
   return {
     store: options.store,
     hasher: options.hasher ?? createPortableHasher,
-    authorizer: createAuthorizer(options.auth),
+    authorizer: auth.authorizer,
+    tokenAuth: auth.token,
+    reloadAuth: auth.reload,
     uploadExpiryMs: options.uploadExpiryMs ?? 24 * 60 * 60 * 1000,
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
     emit(hook, event) {

@@ -8,11 +8,14 @@ import { registerCatalogRoutes } from "./routes/catalog.ts";
 import { registerManifestRoutes } from "./routes/manifests.ts";
 import { registerReferrerRoutes } from "./routes/referrers.ts";
 import { registerTagRoutes } from "./routes/tags.ts";
+import { registerTokenRoutes } from "./routes/token.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { accessOf, compileRows, matchRow, RouteTable, type CompiledRow } from "./routing.ts";
 
 export interface Registry {
   fetch(request: Request): Promise<Response>;
+  /** Re-read what may have changed (the htpasswd file, the policy) now; runtimes call it on SIGHUP. */
+  reload(): Promise<void>;
 }
 
 /** The whole registry as one portable `fetch` handler. */
@@ -27,6 +30,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   registerManifestRoutes(table, ctx);
   registerTagRoutes(table, ctx);
   registerReferrerRoutes(table, ctx);
+  registerTokenRoutes(table, ctx);
 
   const rows = compileRows(table.rows, (row) => row.handler);
   const notFound: RouteEntry = ["ALL", /^/, [noSuchEndpoint], "*"] as unknown as RouteEntry;
@@ -41,7 +45,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       },
     ],
   });
-  return { fetch: (request) => router.fetch(request) as Promise<Response> };
+  return { fetch: (request) => router.fetch(request) as Promise<Response>, reload: () => ctx.reloadAuth() };
 }
 
 /**

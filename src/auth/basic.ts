@@ -1,32 +1,10 @@
+/**
+ * HTTP Basic credentials and htpasswd users. The htpasswd parser is strict: a line it cannot
+ * use is an error naming the line, never a silently missing user. bcrypt is slow on purpose
+ * (~11 ms at cost 5), so a checked user:password is remembered for a minute, keyed by a
+ * SHA-256 of user, password and hash: a changed password or a removed user misses the cache.
+ */
 import bcrypt from "bcryptjs";
-import { RegistryError } from "../errors.ts";
-import type { AuthOptions } from "../options.ts";
-import { createCheckAuthorizer, createFunctionAuthorizer, openAuthorizer, type Authorizer } from "./authorizer.ts";
-
-export function createAuthorizer(options: AuthOptions | undefined): Authorizer {
-  if (!options || (!options.htpasswd && !options.authorize)) return openAuthorizer;
-  const realm = options.realm ?? "Berth";
-  if (options.authorize) return createFunctionAuthorizer(options.authorize, realm);
-  const challenge = { "WWW-Authenticate": `Basic realm="${realm}", charset="UTF-8"` };
-  const unauthorized = () => new RegistryError("UNAUTHORIZED", null, { headers: challenge });
-
-  const verify = createHtpasswdVerifier(options.htpasswd ?? "");
-  const readOnly = new Set(options.readOnlyUsers ?? []);
-  return createCheckAuthorizer(async (request, access) => {
-    const credentials = parseBasicAuth(request.headers.get("authorization"));
-    const isRead = access.action === "pull" || access.action === "catalog";
-    if (!credentials) {
-      // The base endpoint always challenges, so `docker login` really checks the password.
-      const isBase = access.name === "" && access.action === "pull";
-      if (options.anonymousPull && isRead && !isBase) return;
-      throw unauthorized();
-    }
-    if (!(await verify(credentials.user, credentials.password))) throw unauthorized();
-    if (!isRead && readOnly.has(credentials.user)) {
-      throw new RegistryError("DENIED", { user: credentials.user, action: access.action, name: access.name });
-    }
-  });
-}
 
 /** `Basic base64(user:password)`; empty credentials count as none (some clients send them). */
 export function parseBasicAuth(header: string | null): { user: string; password: string } | null {
@@ -45,30 +23,44 @@ export function parseBasicAuth(header: string | null): { user: string; password:
   return user === "" && password === "" ? null : { user, password };
 }
 
-/**
- * Verifies users against htpasswd bcrypt entries. bcrypt is slow on purpose, so results
- * for a given user:password are cached briefly; the cache only saves work, a miss re-checks.
- */
-function createHtpasswdVerifier(htpasswd: string) {
-  const hashes = new Map<string, string>();
-  for (const line of htpasswd.split(/\r?\n/)) {
+/** user -> bcrypt hash. Throws an Error naming the first unusable line, or saying there is no user. */
+export function parseHtpasswd(text: string): Map<string, string> {
+  const users = new Map<string, string>();
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const where = `line ${index + 1}`;
     const colon = line.indexOf(":");
-    if (colon <= 0 || line.trimStart().startsWith("#")) continue;
-    const hash = line.slice(colon + 1).trim();
-    if (/^\$2[abxy]\$/.test(hash)) hashes.set(line.slice(0, colon), hash.replace(/^\$2y\$/, "$2b$"));
-    else console.warn(`berth: htpasswd entry for "${line.slice(0, colon)}" is not bcrypt; ignored (use htpasswd -B)`);
-  }
+    if (colon <= 0) throw new Error(`${where}: expected user:hash`);
+    const user = line.slice(0, colon);
+    const hash = line.slice(colon + 1);
+    if (!/^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) throw new Error(`${where}: the entry for "${user}" is not a bcrypt hash (create it with htpasswd -B)`);
+    if (users.has(user)) throw new Error(`${where}: "${user}" appears twice`);
+    users.set(user, hash.replace(/^\$2y\$/, "$2b$"));
+  });
+  if (users.size === 0) throw new Error("no users (add one with htpasswd -B FILE USER)");
+  return users;
+}
+
+const CACHE_MS = 60_000;
+
+/** Checks a password against the user's hash, bcrypt at most once a minute per user:password:hash. */
+export function createPasswordVerifier() {
   const cache = new Map<string, { ok: boolean; until: number }>();
-  const CACHE_MS = 60_000;
-  return async (user: string, password: string): Promise<boolean> => {
-    const hash = hashes.get(user);
+  return async (users: Map<string, string>, user: string, password: string): Promise<boolean> => {
+    const hash = users.get(user);
     if (!hash) return false;
-    const cacheKey = `${user}\u0000${password}`;
-    const cached = cache.get(cacheKey);
+    const key = await cacheKey(user, password, hash);
+    const cached = cache.get(key);
     if (cached && cached.until > Date.now()) return cached.ok;
     const ok = await bcrypt.compare(password, hash);
     if (cache.size > 1000) cache.clear();
-    cache.set(cacheKey, { ok, until: Date.now() + CACHE_MS });
+    cache.set(key, { ok, until: Date.now() + CACHE_MS });
     return ok;
   };
+}
+
+async function cacheKey(user: string, password: string, hash: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${user}\u0000${password}\u0000${hash}`));
+  return String.fromCharCode(...new Uint8Array(digest));
 }
