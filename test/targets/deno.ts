@@ -66,7 +66,8 @@ export function denoServeArgs(options: DenoServeOptions): string[] {
     `--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`,
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${options.root}`,
-    "--allow-env=BERTH_*",
+    // yaml (config and policy files) reads LOG_TOKENS/LOG_STREAM on every parse; Deno throws on ungranted reads there.
+    "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM",
     MAIN, "serve", "--root", options.root, "--host", host, "--port", String(port),
   ];
   if (options.htpasswdFile) args.push("--htpasswd", options.htpasswdFile);
