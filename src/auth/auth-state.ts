@@ -47,6 +47,8 @@ export class AuthStateHolder {
   private texts: { htpasswd: string; policy: string | object | undefined };
   private nextCheck: number;
   private pending?: Promise<void>;
+  /** The texts of the last reload that failed, so a broken file is reported once, not every few seconds. */
+  private failed?: { htpasswd: string; policy: string | object | undefined };
 
   constructor(private sources: AuthSources) {
     this.state = buildState(sources.htpasswd, sources.policy, sources);
@@ -79,7 +81,13 @@ export class AuthStateHolder {
       const htpasswd = reload.htpasswd ? await reload.htpasswd() : this.texts.htpasswd;
       const policy = reload.policy ? await reload.policy() : this.texts.policy;
       if (htpasswd === this.texts.htpasswd && policy === this.texts.policy) return;
-      this.state = buildState(htpasswd, policy, this.sources);
+      if (htpasswd === this.failed?.htpasswd && policy === this.failed.policy) return;
+      try {
+        this.state = buildState(htpasswd, policy, this.sources);
+      } catch (error) {
+        this.failed = { htpasswd, policy };
+        throw error;
+      }
       this.texts = { htpasswd, policy };
       console.log(`berth: auth reloaded (${this.state.users.size} users)`);
     } catch (error) {
