@@ -107,12 +107,12 @@ export class KeyRing {
     return this.signingKey;
   }
 
-  /** The public key for `kid`; an unknown kid re-reads the store at most every 10 s (another process's key). */
+  /** The public key for `kid`; an unknown kid re-reads the store at most once a second (another process may have just written its key). */
   async verificationKey(kid: string): Promise<CryptoKey | null> {
     await this.signing();
     const known = this.known.get(kid);
     if (known) return known.publicKey;
-    if (this.configured || Date.now() - this.lastListed < 10_000) return null;
+    if (this.configured || Date.now() - this.lastListed < 1000) return null;
     await this.loadStored();
     return this.known.get(kid)?.publicKey ?? null;
   }
