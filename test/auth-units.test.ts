@@ -70,7 +70,7 @@ describe("signing key in the store", () => {
     expect(keys.keys.length).toBeLessThanOrEqual(2);
   });
 
-  it("a key another process stored after this one started (and that sorts first) verifies within a second", async () => {
+  it("a key another process stored after this one started (and that sorts first) verifies at once", async () => {
     const store = new MemoryStore();
     const htpasswd = `alice:${bcrypt.hashSync("pw", 4)}\n`;
     const first = createRegistry({ store, auth: { htpasswd } });
@@ -90,7 +90,6 @@ describe("signing key in the store", () => {
     const second = createRegistry({ store, auth: { htpasswd } });
     const token = await tokenFrom(second);
     expect(kidOf(token)).toBe(other.kid);
-    await new Promise((r) => setTimeout(r, 1100));
     const res = await first.fetch(new Request("http://x/v2/", { headers: { Authorization: `Bearer ${token}` } }));
     expect(res.status).toBe(200);
   });
