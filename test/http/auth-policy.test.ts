@@ -5,6 +5,7 @@
  * (`*` one component, `**` any), and reloading htpasswd and policy (changed files, SIGHUP,
  * a broken file keeps the old).
  */
+import { createPublicKey } from "node:crypto";
 import { expect, it } from "vitest";
 import { describeTargets, useTarget } from "../targets/index.ts";
 import { expectError, expectStatus, pushImage, uniqueName } from "./helpers.ts";
@@ -72,6 +73,29 @@ describeTargets("auth tokens: verification (configured signing key)", (kind) => 
 
   it("a token for a user not in htpasswd -> 401 invalid_token", async () => {
     await expectInvalid(mintWith(KEY, claims("mallory", pull(name))));
+  });
+}, ["htpasswd"]);
+
+describeTargets("auth tokens: a trusted external issuer (auth.token.trust)", (kind) => {
+  const corp = makeKey();
+  const publicPem = createPublicKey(corp.key).export({ type: "spki", format: "pem" }) as string;
+  const target = useTarget(kind, { auth: { htpasswd: HTPASSWD, policy: EXAMPLE_POLICY, token: { trust: [{ issuer: "corp-auth", service: "registry.corp", keys: publicPem }] } } });
+
+  it("its tokens are taken as they say (even for a user Berth does not know); wrong aud or key -> invalid_token", async () => {
+    const name = `team/${uniqueName()}`;
+    const access = [{ type: "repository", name, actions: ["pull", "push"] }];
+    const token = mint(corp.key, claims("ci-bot", access, { iss: "corp-auth", aud: "registry.corp" }));
+    await pushImage(as(target(), bearer(token)), name, "v1");
+    const wrongAud = await as(target(), bearer(mint(corp.key, claims("ci-bot", access, { iss: "corp-auth", aud: "berth" })))).fetch(`/v2/${name}/manifests/v1`);
+    expect(challengeOf(wrongAud).error).toBe("invalid_token");
+    await wrongAud.body?.cancel();
+    const wrongKey = await as(target(), bearer(mint(OTHER_KEY.key, claims("ci-bot", access, { iss: "corp-auth", aud: "registry.corp" })))).fetch(`/v2/${name}/manifests/v1`);
+    expect(challengeOf(wrongKey).error).toBe("invalid_token");
+    await wrongKey.body?.cancel();
+    const readOnly = mint(corp.key, claims("ci-bot", [{ type: "repository", name, actions: ["pull"] }], { iss: "corp-auth", aud: "registry.corp" }));
+    const push = await as(target(), bearer(readOnly)).fetch(`/v2/${name}/blobs/uploads/`, { method: "POST" });
+    expect(challengeOf(push).error).toBe("insufficient_scope");
+    await push.body?.cancel();
   });
 }, ["htpasswd"]);
 
