@@ -94,3 +94,16 @@ describe("signing key in the store", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("the route table", () => {
+  it("refuses rows it could not authorize: a second handler (middleware), or no :name and no access", async () => {
+    const { RouteTable } = await import("../src/routing.ts");
+    const table = new RouteTable();
+    const ok = async () => new Response(null);
+    expect(() => (table.get as (...a: unknown[]) => unknown)("/v2/:name+/x", ok, ok)).toThrow("access is not a middleware");
+    expect(() => table.get("/healthz", ok)).toThrow("no :name to derive its access from");
+    table.get("/healthz", { access: "none" }, ok);
+    table.get("/v2/:name+/x", ok);
+    expect(table.rows.map((row) => [row.method, row.pattern, row.access])).toEqual([["GET", "/healthz", "none"], ["GET", "/v2/:name+/x", undefined]]);
+  });
+});
