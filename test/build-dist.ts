@@ -1,0 +1,15 @@
+/**
+ * Vitest global setup: compile dist/ before any test runs. The node target, the e2e
+ * launchers and the package test run `bin/berth.mjs`, which loads dist/ (what users run);
+ * building first means they never test a dist/ older than the sources. Tests themselves
+ * import the .ts sources. ~2 s.
+ */
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+export default function buildDist(): void {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+}
