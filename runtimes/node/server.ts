@@ -1,13 +1,21 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRegistry } from "../../src/index.ts";
+import { createRegistry, type Registry } from "../../src/index.ts";
 import { toRegistryOptions, type ServeOptions as SharedServeOptions } from "../shared/serve-options.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeHasher } from "./hasher.ts";
 import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
 
 export type ServeOptions = SharedServeOptions<AccessLogEntry>;
+
+/** Serve a registry you built yourself with `createRegistry` (any store, any options). */
+export interface RegistryServeOptions {
+  registry: Registry;
+  host: string;
+  port: number;
+  accessLog?: (entry: AccessLogEntry) => void;
+}
 
 const KEEP_ALIVE_MS = 120_000;
 
@@ -18,17 +26,17 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Start Berth on node:http with filesystem storage. */
-export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const store = new FsStore(options.root);
-  await store.removeStaleTempFiles();
-  const htpasswd = options.htpasswdFile ? await readFile(options.htpasswdFile, "utf8") : undefined;
-  const registry = createRegistry(toRegistryOptions(options, { store, hasher: createNodeHasher, htpasswd }));
+/**
+ * Start Berth on node:http: with filesystem storage under `root` (what `berth serve` runs),
+ * or with the `registry` you pass.
+ */
+export async function serve(options: ServeOptions | RegistryServeOptions): Promise<RunningServer> {
+  const registry = isRegistry(options.registry) ? options.registry : await createFsRegistry(options as ServeOptions);
   // Idle keep-alive connections stay open longer than clients keep them (Go's transport, in
   // docker, podman and skopeo: 90 s). A server that closes first races a client reusing the
   // connection, which then sees "socket hang up" for a request it just sent (the benchmark
   // met this after a 30 s idle gap; distribution never closes idle connections).
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1000 }, toRequestListener(registry.fetch, options.accessLog));
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1000 }, toRequestListener((request) => registry.fetch(request), options.accessLog));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, resolve);
@@ -48,4 +56,15 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         server.closeIdleConnections();
       }),
   };
+}
+
+function isRegistry(value: ServeOptions["registry"] | Registry): value is Registry {
+  return typeof (value as Partial<Registry> | undefined)?.fetch === "function";
+}
+
+async function createFsRegistry(options: ServeOptions): Promise<Registry> {
+  const store = new FsStore(options.root);
+  await store.removeStaleTempFiles();
+  const htpasswd = options.htpasswdFile ? await readFile(options.htpasswdFile, "utf8") : undefined;
+  return createRegistry(toRegistryOptions(options, { store, hasher: createNodeHasher, htpasswd }));
 }
