@@ -2,7 +2,8 @@
  * Vitest global setup: compile dist/ before any test runs. The node target, the e2e
  * launchers and the package test run `bin/berth.mjs`, which loads dist/ (what users run);
  * building first means they never test a dist/ older than the sources. Tests themselves
- * import the .ts sources. ~2 s.
+ * import the .ts sources. ~2 s. Unlike `npm run build` it does not empty dist/ first, so a
+ * server still running from dist/ (another test run in this checkout) keeps its files.
  */
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
