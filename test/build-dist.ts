@@ -9,7 +9,13 @@ import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
+// Each vitest project runs this global setup (as a module instance of its own); one build serves all.
+const BUILT = Symbol.for("berth.dist-built");
+
 export default function buildDist(): void {
+  const state = globalThis as { [BUILT]?: boolean };
+  if (state[BUILT]) return;
+  state[BUILT] = true;
   const root = fileURLToPath(new URL("..", import.meta.url));
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
