@@ -1,10 +1,17 @@
 // Public API: the portable handler, its options and types, and the Web-only stores.
 export { createRegistry, type Registry } from "./handler.ts";
 export type * from "./options.ts";
-export { RegistryError, ERROR_CODES, type ErrorCode } from "./errors.ts";
+export { RegistryError, ERROR_CODES, errorResponse, type ErrorCode } from "./errors.ts";
 export { createPortableHasher, type Hasher, type HasherFactory, type HashAlgorithm } from "./hashing.ts";
 export { NotFoundError } from "./storage/blob-store.ts";
 export type * from "./storage/blob-store.ts";
 export { MemoryStore } from "./storage/memory.ts";
 export { FileTreeStore } from "./storage/file-tree.ts";
 export type { FileSystem, FileEntry, FileStat } from "./storage/file-tree.ts";
+export { parseArgv, resolveConfig, loadConfig, readFileRef, type ParsedArgv, type ConfigSources } from "./config/load.ts";
+export { optionsHelp, commandsHelp } from "./config/help.ts";
+export { OPTIONS, ENV_NAMES, COMMANDS, type Command, type OptionSpec } from "./config/options.ts";
+export type { Config } from "./config/schema.ts";
+export { ConfigError, type FileRef } from "./config/values.ts";
+export { registryOptionsFrom, type RuntimeParts } from "./config/registry-options.ts";
+export { VERSION } from "./version.ts";

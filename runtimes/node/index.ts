@@ -3,4 +3,4 @@ export * from "../../src/index.ts";
 export { FsStore } from "./fs-store.ts";
 export { createNodeHasher } from "./hasher.ts";
 export { toRequestListener } from "./http-adapter.ts";
-export { serve, type ServeOptions, type RegistryServeOptions, type RunningServer } from "./server.ts";
+export { serve, type ServeOptions, type RunningServer } from "./server.ts";

@@ -18,7 +18,6 @@ export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const DENO_CONFIG = join(REPO_ROOT, "runtimes/deno/deno.json");
 const MAIN = join(REPO_ROOT, "runtimes/deno/main.ts");
 const LISTENING = /berth listening on (http:\/\/[^\s]+)/;
-const ENV_NAMES = "BERTH_ROOT,BERTH_HOST,BERTH_PORT,BERTH_HTPASSWD,BERTH_ANONYMOUS_PULL,BERTH_READ_ONLY_USERS,BERTH_UPLOAD_EXPIRY,BERTH_ACCESS_LOG";
 
 let resolvedBin: string | null | undefined;
 
@@ -63,7 +62,7 @@ export function denoServeArgs(options: DenoServeOptions): string[] {
     `--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`,
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${options.root}`,
-    `--allow-env=${ENV_NAMES}`,
+    "--allow-env=BERTH_*",
     MAIN, "serve", "--root", options.root, "--host", host, "--port", String(port),
   ];
   if (options.htpasswdFile) args.push("--htpasswd", options.htpasswdFile);
