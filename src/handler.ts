@@ -1,5 +1,6 @@
 import { Router } from "itty-router";
 import { createContext } from "./context.ts";
+import { withCors } from "./cors.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
 import type { RegistryOptions } from "./options.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
@@ -10,6 +11,7 @@ import { registerReferrerRoutes } from "./routes/referrers.ts";
 import { registerTagRoutes } from "./routes/tags.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { unsupported, type RegistryRouter } from "./routing.ts";
+import { registerUiRoutes } from "./ui/routes.ts";
 
 export interface Registry {
   fetch(request: Request): Promise<Response>;
@@ -35,6 +37,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   registerManifestRoutes(router, ctx);
   registerTagRoutes(router, ctx);
   registerReferrerRoutes(router, ctx);
+  if (options.ui !== false) registerUiRoutes(router, ctx);
   // Known resources with a method they do not support: 405; anything else: 404.
   for (const path of ["/v2/", "/v2/_catalog", "/v2/:name+/blobs/uploads/*", "/v2/:name+/blobs/:digest", "/v2/:name+/manifests/:ref", "/v2/:name+/tags/list", "/v2/:name+/referrers/:digest"]) {
     router.all(path, unsupported);
@@ -42,5 +45,6 @@ export function createRegistry(options: RegistryOptions): Registry {
   router.all("*", () => {
     throw new RegistryError("UNSUPPORTED", null, { status: 404, message: "no such endpoint" });
   });
-  return { fetch: (request) => router.fetch(request) as Promise<Response> };
+  const fetch = withCors(options.corsOrigins ?? [], (request) => router.fetch(request) as Promise<Response>);
+  return { fetch };
 }

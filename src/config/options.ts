@@ -57,6 +57,9 @@ export const OPTIONS: OptionSpec[] = [
   { key: "auth.anonymousPull", kind: "boolean", flag: "anonymous-pull", env: "BERTH_ANONYMOUS_PULL", default: false, help: "with --htpasswd, anyone may pull; pushing needs a user" },
   { key: "auth.readOnlyUsers", kind: "list", flag: "read-only", env: "BERTH_READ_ONLY_USERS", default: [], arg: "USERS", help: "comma-separated users who may pull but not push or delete" },
   { key: "auth.realm", kind: "string", flag: "realm", env: "BERTH_REALM", default: "Berth", arg: "NAME", help: "realm of the Basic challenge" },
+  // web UI and browsers
+  { key: "ui.enabled", kind: "boolean", flag: "ui", env: "BERTH_UI", default: true, help: "serve the web UI at / and /ui/ and its JSON API at /api/ui/ (--no-ui to turn off)" },
+  { key: "cors.origins", kind: "list", flag: "cors-origins", env: "BERTH_CORS_ORIGINS", default: [], arg: "ORIGINS", help: "comma-separated origins other web apps may call the API from (* for any); none by default" },
 ];
 
 /** Every BERTH_* variable the table reads. */

@@ -3,6 +3,7 @@
  * what differs (its store, its hasher, how it reads a file); everything else is decided here
  * once, including the checks that stop a bad configuration at startup.
  */
+import { invalidCorsOrigins } from "../cors.ts";
 import type { HasherFactory } from "../hashing.ts";
 import type { RegistryOptions } from "../options.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
@@ -23,6 +24,8 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
   if (!auth.htpasswd && (auth.anonymousPull || auth.readOnlyUsers.length)) {
     throw new ConfigError(`${auth.anonymousPull ? "--anonymous-pull" : "--read-only"} needs users: give --htpasswd FILE (auth.htpasswd)`);
   }
+  const badOrigins = invalidCorsOrigins(config.cors.origins);
+  if (badOrigins.length) throw new ConfigError(`--cors-origins (cors.origins): not an origin like https://ui.example.com or *: ${badOrigins.join(", ")}`);
   const htpasswd = auth.htpasswd ? await readFileRef(auth.htpasswd, runtime.readText) : undefined;
   return {
     store: runtime.store,
@@ -30,6 +33,8 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
     waitUntil: runtime.waitUntil,
     uploadExpiryMs: config.uploads.expiry,
     maxManifestBytes: config.manifests.maxBytes,
+    ui: config.ui.enabled,
+    corsOrigins: config.cors.origins,
     auth: htpasswd === undefined ? undefined : { htpasswd, anonymousPull: auth.anonymousPull, readOnlyUsers: auth.readOnlyUsers, realm: auth.realm },
   };
 }
