@@ -24,6 +24,8 @@ export async function createNodeTarget(options: TargetOptions): Promise<Target> 
     args.push("--htpasswd", file);
   }
   if (options.auth?.anonymousPull) args.push("--anonymous-pull");
+  if (options.ui === false) args.push("--no-ui");
+  if (options.corsOrigins) args.push("--cors-origins", options.corsOrigins.join(","));
 
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   try {
