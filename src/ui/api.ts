@@ -15,12 +15,13 @@ import { nameOf, queryInt, requireAccess, type RegistryRouter } from "../routing
 import { mayDo } from "./access.ts";
 import { describeManifest } from "./manifest-view.ts";
 import { ConfigFactsCache } from "./summaries.ts";
-import { listTagPage } from "./tag-page.ts";
+import { DateOrderCache, listTagPage } from "./tag-page.ts";
 
 const MAX_PAGE = 500;
 
 export function registerUiApi(router: RegistryRouter, ctx: Context): void {
   const configFacts = new ConfigFactsCache();
+  const dateOrder = new DateOrderCache();
 
   router.get("/api/ui/repositories", async (request) => {
     const url = new URL(request.url);
@@ -54,11 +55,10 @@ export function registerUiApi(router: RegistryRouter, ctx: Context): void {
     const url = new URL(request.url);
     const sort = url.searchParams.get("sort") ?? "name";
     if (sort !== "name" && sort !== "date") throw new RegistryError("UNSUPPORTED", { sort }, { status: 400, message: "sort is name or date" });
-    const page = await listTagPage(ctx, name, configFacts, {
+    const page = await listTagPage(ctx, name, configFacts, dateOrder, {
       sort, n: pageSize(url, 100), last: url.searchParams.get("last") ?? undefined, offset: queryInt(url, "offset") ?? 0,
     });
-    const [tagCount, canDelete] = await Promise.all([countKeys(ctx, tagsPrefix(name)), mayDo(ctx, request as unknown as Request, name, "delete")]);
-    return json({ name, tagCount, canDelete, ...page });
+    return json({ name, canDelete: await mayDo(ctx, request as unknown as Request, name, "delete"), ...page });
   });
 
   router.get("/api/ui/repositories/:name+/manifests/:reference", requireAccess(ctx, "pull"), async (request) => {
@@ -74,15 +74,7 @@ function pageSize(url: URL, fallback: number): number {
   return n;
 }
 
-async function countKeys(ctx: Context, prefix: string): Promise<number> {
-  let count = 0;
-  let startAfter: string | undefined;
-  for (;;) {
-    const page = await ctx.store.list(prefix, { startAfter, limit: 1000 });
-    count += page.keys.length;
-    if (!page.truncated) return count;
-    startAfter = page.keys.at(-1);
-  }
-}
+/** One unlimited list (stores page internally): a file tree walks the folder once, not once per 1,000. */
+const countKeys = async (ctx: Context, prefix: string): Promise<number> => (await ctx.store.list(prefix)).keys.length;
 
 const json = (body: unknown) => new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" } });

@@ -5,7 +5,7 @@
  */
 import type { Context } from "../context.ts";
 import { tagFromKey, tagKey, tagsPrefix } from "../paths.ts";
-import { listAll, readText } from "../repository.ts";
+import { readRepositoryPushedAt, readText } from "../repository.ts";
 import type { TagLink } from "../routes/manifests.ts";
 import { summarizeManifest, type ConfigFactsCache, type Platform } from "./summaries.ts";
 
@@ -31,18 +31,18 @@ export interface TagPageQuery {
 
 const CONCURRENCY = 32;
 
-export async function listTagPage(ctx: Context, name: string, facts: ConfigFactsCache, query: TagPageQuery) {
-  let links: (TagLink & { tag: string })[];
+export async function listTagPage(ctx: Context, name: string, facts: ConfigFactsCache, order: DateOrderCache, query: TagPageQuery) {
+  // One listing serves the page, the count and the date order (a file tree walks its folder once).
+  const keys = (await ctx.store.list(tagsPrefix(name))).keys;
+  let links: Link[];
   let next: string | number | null;
   if (query.sort === "name") {
-    const startAfter = query.last === undefined ? undefined : tagKey(name, query.last);
-    const page = await ctx.store.list(tagsPrefix(name), { startAfter, limit: query.n });
-    links = await readLinks(ctx, name, page.keys);
-    next = page.truncated ? (page.keys.length ? tagFromKey(name, page.keys.at(-1)!) : null) : null;
+    const from = query.last === undefined ? 0 : firstAfter(keys, tagKey(name, query.last));
+    const page = keys.slice(from, from + query.n);
+    links = await readLinks(ctx, name, page);
+    next = from + query.n < keys.length && page.length ? tagFromKey(name, page.at(-1)!) : null;
   } else {
-    const all = await readLinks(ctx, name, await listAll(ctx, tagsPrefix(name)));
-    // Newest first; links from before push dates were stored go last, by name.
-    all.sort((a, b) => (b.pushedAt ?? "").localeCompare(a.pushedAt ?? "") || a.tag.localeCompare(b.tag));
+    const all = await sortByDate(ctx, name, keys, order);
     links = all.slice(query.offset, query.offset + query.n);
     next = query.offset + query.n < all.length ? query.offset + query.n : null;
   }
@@ -60,10 +60,62 @@ export async function listTagPage(ctx: Context, name: string, facts: ConfigFacts
       size: summary.size, sharedSize, pushedAt: link.pushedAt ?? null, created: summary.created ?? null, platforms: summary.platforms,
     };
   });
-  return { sort: query.sort, tags, next };
+  return { sort: query.sort, tagCount: keys.length, tags, next };
 }
 
-async function readLinks(ctx: Context, name: string, keys: string[]) {
+type Link = TagLink & { tag: string };
+
+/** Repositories with this many tags keep their date order in the cache. */
+const BIG = 500;
+
+function sortByDate(ctx: Context, name: string, keys: string[], order: DateOrderCache): Promise<Link[]> {
+  return order.sorted(ctx, name, keys, async () => {
+    const read = await readLinks(ctx, name, keys);
+    // Newest first; links from before push dates were stored go last, by name.
+    return read.sort((a, b) => (b.pushedAt ?? "").localeCompare(a.pushedAt ?? "") || a.tag.localeCompare(b.tag));
+  });
+}
+
+/** Index of the first key greater than `key` in sorted `keys` (binary search). */
+function firstAfter(keys: string[], key: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (keys[mid]! <= key) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * The date order of big repositories, so paging through 10,000 tags by date does not read
+ * 10,000 links per page. Only a cache: an entry is used when the store still shows the same
+ * tag keys and the same last push (every manifest push rewrites it, in any process);
+ * otherwise the links are read again.
+ */
+export class DateOrderCache {
+  // The promise, so a request arriving while the order is being read waits for that read.
+  private readonly entries = new Map<string, { pushedAt: string; keys: string[]; links: Promise<Link[]> }>();
+
+  async sorted(ctx: Context, name: string, keys: string[], read: () => Promise<Link[]>): Promise<Link[]> {
+    if (keys.length < BIG) return read();
+    const pushedAt = await readRepositoryPushedAt(ctx, name);
+    const hit = this.entries.get(name);
+    if (pushedAt !== null && hit && hit.pushedAt === pushedAt && sameKeys(hit.keys, keys)) return hit.links;
+    const links = read();
+    if (pushedAt === null) return links; // data from before push dates: nothing to check against
+    this.entries.delete(name);
+    this.entries.set(name, { pushedAt, keys, links });
+    if (this.entries.size > 16) this.entries.delete(this.entries.keys().next().value!);
+    links.catch(() => this.entries.get(name)?.links === links && this.entries.delete(name));
+    return links;
+  }
+}
+
+const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every((key, i) => key === b[i]);
+
+async function readLinks(ctx: Context, name: string, keys: string[]): Promise<Link[]> {
   const links = await mapLimited(keys, async (key) => {
     const text = await readText(ctx, key);
     return text === null ? null : { ...(JSON.parse(text) as TagLink), tag: tagFromKey(name, key) };

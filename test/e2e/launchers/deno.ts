@@ -10,7 +10,7 @@ export const launchDeno: Launcher = async (opts) => {
   if (!bin) throw new Error('[e2e] no deno executable (npm ci installs one; or set DENO_BIN)');
   const root = tempDir('deno-root');
   const args = denoServeArgs({ root, htpasswdFile: opts.htpasswdFile, anonymousPull: opts.anonymousPull });
-  const d = startDaemon(bin, args, { ...process.env, NO_COLOR: '1' });
+  const d = startDaemon(bin, args, { ...process.env, ...opts.env, NO_COLOR: '1' });
   try {
     const m = await d.waitForLine(/berth listening on (http:\/\/127\.0\.0\.1:(\d+))/, 90_000);
     const url = m[1]!;
