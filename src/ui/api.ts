@@ -1,7 +1,9 @@
 /**
  * The UI's JSON API, for what the OCI API does not give: push dates, sizes, platforms,
  * tag counts, and what the caller may do. Read-only (deletes go through DELETE /v2/...),
- * paginated, and checked by the same access check as /v2/ (see README "Web UI").
+ * paginated, and authorized like /v2/ from the route table: the list needs the catalog and
+ * shows what the caller may pull; the others need pull on the repository and ask for delete
+ * as an optional scope, which is what `canDelete` reports (see README "Web UI").
  *
  *   GET /api/ui/repositories?q=&n=&last=                       repositories the caller may pull
  *   GET /api/ui/repositories/<name>/tags?n=&last=|offset=&sort=name|date
@@ -11,19 +13,25 @@ import type { Context } from "../context.ts";
 import { RegistryError } from "../errors.ts";
 import { CATALOG_PREFIX, nameFromCatalogKey, tagsPrefix } from "../paths.ts";
 import { listAll, readRepositoryPushedAt, repositoryExists } from "../repository.ts";
-import { nameOf, queryInt, requireAccess, type RegistryRouter } from "../routing.ts";
-import { mayDo } from "./access.ts";
+import { grantOf, nameOf, queryInt, type Access, type RegistryRouter } from "../routing.ts";
+import type { IRequest } from "itty-router";
 import { describeManifest } from "./manifest-view.ts";
 import { ConfigFactsCache } from "./summaries.ts";
 import { DateOrderCache, listTagPage } from "./tag-page.ts";
 
 const MAX_PAGE = 500;
+const CATALOG: () => Access = () => ({ required: [{ type: "registry", name: "catalog", actions: ["*"] }], optional: [] });
+const PULL_MAYBE_DELETE = (request: IRequest): Access => ({
+  required: [{ type: "repository", name: nameOf(request), actions: ["pull"] }],
+  optional: [{ type: "repository", name: nameOf(request), actions: ["delete"] }],
+});
+const mayDelete = (request: IRequest) => grantOf(request).granted("repository", nameOf(request), "delete");
 
 export function registerUiApi(router: RegistryRouter, ctx: Context): void {
   const configFacts = new ConfigFactsCache();
   const dateOrder = new DateOrderCache();
 
-  router.get("/api/ui/repositories", async (request) => {
+  router.get("/api/ui/repositories", { access: CATALOG }, async (request) => {
     const url = new URL(request.url);
     const n = pageSize(url, 50);
     const last = url.searchParams.get("last") ?? "";
@@ -33,7 +41,7 @@ export function registerUiApi(router: RegistryRouter, ctx: Context): void {
     let more = false;
     for (const name of names) {
       if (name <= last || (q && !name.includes(q))) continue;
-      if (!(await mayDo(ctx, request as unknown as Request, name, "pull"))) continue; // hidden, not an error
+      if (!(await grantOf(request).mayPull(name))) continue; // hidden, not an error
       if (page.length === n) {
         more = true;
         break;
@@ -49,7 +57,7 @@ export function registerUiApi(router: RegistryRouter, ctx: Context): void {
     return json({ repositories, next: more ? page.at(-1) : null });
   });
 
-  router.get("/api/ui/repositories/:name+/tags", requireAccess(ctx, "pull"), async (request) => {
+  router.get("/api/ui/repositories/:name+/tags", { access: PULL_MAYBE_DELETE }, async (request) => {
     const name = nameOf(request);
     if (!(await repositoryExists(ctx, name))) throw new RegistryError("NAME_UNKNOWN", { name });
     const url = new URL(request.url);
@@ -58,13 +66,13 @@ export function registerUiApi(router: RegistryRouter, ctx: Context): void {
     const page = await listTagPage(ctx, name, configFacts, dateOrder, {
       sort, n: pageSize(url, 100), last: url.searchParams.get("last") ?? undefined, offset: queryInt(url, "offset") ?? 0,
     });
-    return json({ name, canDelete: await mayDo(ctx, request as unknown as Request, name, "delete"), ...page });
+    return json({ name, canDelete: mayDelete(request), ...page });
   });
 
-  router.get("/api/ui/repositories/:name+/manifests/:reference", requireAccess(ctx, "pull"), async (request) => {
+  router.get("/api/ui/repositories/:name+/manifests/:reference", { access: PULL_MAYBE_DELETE }, async (request) => {
     const name = nameOf(request);
     const view = await describeManifest(ctx, name, request.params.reference ?? "");
-    return json({ ...view, canDelete: await mayDo(ctx, request as unknown as Request, name, "delete") });
+    return json({ ...view, canDelete: mayDelete(request) });
   });
 }
 

@@ -18,7 +18,8 @@ export function registerUiRoutes(router: RegistryRouter, ctx: Context): void {
   registerUiApi(router, ctx);
   const page = () =>
     new Response(SHELL, { headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache", ...SECURITY } });
-  router.get("/ui/assets/:file", (request) => {
+  const open = { access: "none" } as const; // the page and its assets are public; the data is not
+  router.get("/ui/assets/:file", open, (request) => {
     const asset = ASSETS[request.params.file ?? ""];
     if (!asset) return new Response("not found\n", { status: 404, headers: { "Content-Type": "text/plain" } });
     const etag = `"${asset.hash}"`;
@@ -27,8 +28,7 @@ export function registerUiRoutes(router: RegistryRouter, ctx: Context): void {
     return new Response(asset.body, { headers });
   });
   for (const path of ["/", "/ui/*"]) {
-    router.get(path, page);
-    router.head(path, () => new Response(null, { headers: page().headers }));
+    router.get(path, open, page);
+    router.head(path, open, () => new Response(null, { headers: page().headers }));
   }
-  router.get("/ui", () => new Response(null, { status: 308, headers: { Location: "/ui/" } }));
 }

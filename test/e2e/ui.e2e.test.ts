@@ -58,6 +58,8 @@ describe.skipIf(!HAVE_CHROMIUM && !REQUIRE_CLIENTS)('web UI in chromium', () => 
       let browser: Browser;
       let page: Page;
       const pushed: Record<string, { digest: string }> = {};
+      let bearerRequests = 0;
+      const otherAuthorization: string[] = [];
 
       beforeAll(async () => {
         if (!HAVE_CHROMIUM) return;
@@ -73,6 +75,12 @@ describe.skipIf(!HAVE_CHROMIUM && !REQUIRE_CLIENTS)('web UI in chromium', () => 
         browser = await launchBrowser();
         page = await browser.context.newPage();
         page.on('pageerror', (error) => console.error(`[e2e] page error: ${error.message}`));
+        // The token flow: after sign-in the page sends tokens, never the password.
+        page.on('request', (request) => {
+          const header = request.headers().authorization ?? '';
+          if (header.startsWith('Bearer ')) bearerRequests++;
+          else if (header) otherAuthorization.push(`${request.method()} ${request.url()}: ${header.split(' ')[0]}`);
+        });
       }, 300_000);
       afterAll(async () => {
         await browser?.close();
@@ -175,9 +183,12 @@ describe.skipIf(!HAVE_CHROMIUM && !REQUIRE_CLIENTS)('web UI in chromium', () => 
         await page.getByRole('link', { name: '1.0', exact: true }).click();
         await shown(page, '[data-section=layers]');
         expect(await page.locator('button.danger').count()).toBe(0);
-        const status = await page.evaluate(async (auth) => (await fetch('/v2/tools/app/manifests/1.0', { method: 'DELETE', headers: { Authorization: auth } })).status, basic('reader', 'r3ader-pw'));
-        expect(status).toBe(403);
+        const direct = await fetch(`${server.url}/v2/tools/app/manifests/1.0`, { method: 'DELETE', headers: { Authorization: basic('reader', 'r3ader-pw') } });
+        expect(direct.status).toBe(403);
         expect(await page.locator('[data-user=reader]').count()).toBe(1);
+        // Signed in through the token flow, the page sent tokens and never a password.
+        expect(bearerRequests).toBeGreaterThan(5);
+        expect(otherAuthorization).toEqual([]);
       });
 
       it('a wrong password is refused in the form and nothing is shown', async () => {
