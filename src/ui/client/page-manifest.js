@@ -53,10 +53,6 @@ export async function renderManifest(view, name, reference, query) {
         h("td", { class: "num" }, formatSize(child.size)),
         h("td", null, formatDate(child.pushedAt)))), "children")) : null,
     m.layers ? layersSection(m) : null,
-    settings.Env?.length ? section("Environment", h("ul", { class: "env" }, settings.Env.map((e) => h("li", null, h("code", null, e))))) : null,
-    settings.Labels && Object.keys(settings.Labels).length ? section("Labels", pairs(settings.Labels)) : null,
-    c.history?.length ? section("History", h("ol", { class: "history" }, c.history.map((step) =>
-      h("li", { class: step.empty_layer ? "empty" : null }, h("code", { class: "wrap" }, (step.created_by ?? step.comment ?? "").replace(/^\/bin\/sh -c #\(nop\)\s*/, "")), " ", h("small", { class: "muted" }, formatDate(step.created)))))) : null,
     section("Referrers", m.referrers.length
       ? table(["Artifact type", "Digest", "Size", "Pushed", "Annotations"], m.referrers.map((r) =>
           h("tr", { "data-referrer": r.digest },
@@ -66,6 +62,10 @@ export async function renderManifest(view, name, reference, query) {
             h("td", null, formatDate(r.pushedAt)),
             h("td", { class: "wrap muted" }, Object.entries(r.annotations ?? {}).map(([k, v]) => `${k}=${v}`).join(", ")))), "referrers")
       : h("p", { class: "muted" }, "No signatures, SBOMs or other artifacts refer to this manifest.")),
+    settings.Env?.length ? section("Environment", h("ul", { class: "env" }, settings.Env.map((e) => h("li", null, h("code", null, e))))) : null,
+    settings.Labels && Object.keys(settings.Labels).length ? section("Labels", pairs(settings.Labels)) : null,
+    c.history?.length ? section("History", h("ol", { class: "history" }, c.history.map((step) =>
+      h("li", { class: step.empty_layer ? "empty" : null }, h("code", { class: "wrap" }, (step.created_by ?? step.comment ?? "").replace(/^\/bin\/sh -c #\(nop\)\s*/, "")), " ", h("small", { class: "muted" }, formatDate(step.created)))))) : null,
     m.annotations && Object.keys(m.annotations).length ? section("Annotations", pairs(m.annotations)) : null,
     section("Raw manifest", h("details", { open: query.get("raw") === "1" ? true : null },
       h("summary", null, "Show JSON"), h("pre", { class: "raw" }, prettyJson(m.raw)), copyButton(() => m.raw ?? "", "Copy JSON"))),
