@@ -118,9 +118,21 @@ const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every(
 async function readLinks(ctx: Context, name: string, keys: string[]): Promise<Link[]> {
   const links = await mapLimited(keys, async (key) => {
     const text = await readText(ctx, key);
-    return text === null ? null : { ...(JSON.parse(text) as TagLink), tag: tagFromKey(name, key) };
+    if (text === null) return null;
+    const link = { ...(JSON.parse(text) as TagLink), tag: tagFromKey(name, key) };
+    link.pushedAt ??= await modifiedAt(ctx, key);
+    return link;
   });
   return links.filter((link) => link !== null); // deleted while listing
+}
+
+/**
+ * A tag written before Berth stored push times: the store's modification time of its link,
+ * when the store reports one (`modifiedMs`, which stores that support GC add to `head`).
+ */
+async function modifiedAt(ctx: Context, key: string): Promise<string | undefined> {
+  const ms = ((await ctx.store.head(key)) as { modifiedMs?: unknown } | null)?.modifiedMs;
+  return typeof ms === "number" && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
 
 /** `map` with at most CONCURRENCY reads in flight, results in order. */
