@@ -220,6 +220,54 @@ describe.skipIf(!HAVE_CHROMIUM && !REQUIRE_CLIENTS)('web UI in chromium', () => 
     });
   }
 
+  for (const runtime of RUNTIMES) {
+    describe(`on ${runtime}, with a policy: public/** open to anonymous callers`, () => {
+      let server: RunningServer;
+      let browser: Browser;
+      beforeAll(async () => {
+        if (!HAVE_CHROMIUM) return;
+        const policyFile = join(tempDir('ui-policy'), 'policy.yaml');
+        writeFileSync(policyFile, [
+          'rules:',
+          '  - repositories: ["public/**"]', '    anonymous: true', '    actions: [pull]',
+          '  - repositories: ["**"]', '    users: ["*"]', '    actions: [pull, push, delete]', '',
+        ].join('\n'));
+        server = await startServer({ runtime, htpasswdFile: htpasswdFile(), policyFile, env: { BERTH_ACCESS_LOG: 'false' } });
+        const push = new Pusher(server.url, ALICE);
+        await push.image('public/web', '1');
+        await push.image('private/db', '1');
+        browser = await launchBrowser();
+      }, 300_000);
+      afterAll(async () => {
+        await browser?.close();
+        await server?.stop();
+      }, 60_000);
+
+      it('anonymous sees only the public repository (page and API), no delete; signing in shows the private one', async () => {
+        const page = await browser.context.newPage();
+        await page.goto(server.url + '/');
+        await shown(page, '[data-repository]');
+        const listed = () => page.locator('[data-repository]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-repository')));
+        expect(await listed()).toEqual(['public/web']);
+        const api = await (await fetch(`${server.url}/api/ui/repositories`)).json();
+        expect(api.repositories.map((r: { name: string }) => r.name)).toEqual(['public/web']);
+        expect((await fetch(`${server.url}/api/ui/repositories/private/db/tags`)).status).toBe(401);
+        await page.getByRole('link', { name: 'public/web' }).click();
+        await shown(page, 'tr[data-tag="1"]');
+        expect(await page.locator('button.danger').count()).toBe(0);
+        await page.goto(server.url + '/ui/r/private/db');
+        await shown(page, '.notice button');
+        expect(await page.locator('#main').innerText()).toContain('Sign in to see this page');
+        await signIn(page, 'alice', 'al1ce-pw');
+        await shown(page, 'tr[data-tag="1"]');
+        expect(await page.locator('tr[data-tag="1"] button.danger').count()).toBe(1);
+        await page.getByRole('link', { name: 'Repositories' }).click();
+        await page.waitForFunction(() => document.querySelectorAll('[data-repository]').length === 2);
+        expect(await listed()).toEqual(['private/db', 'public/web']);
+      });
+    });
+  }
+
   describe.runIf(RUNTIMES.includes('node'))('bench on node: a repository with 10,000 tags', () => {
     let server: RunningServer;
     let browser: Browser;
