@@ -33,7 +33,6 @@ export async function renderRepository(view, name, query) {
   const sort = query.get("sort") === "date" ? "date" : "name";
   const params = new URLSearchParams({ n: String(PAGE), sort });
   for (const key of ["last", "offset"]) if (query.get(key)) params.set(key, query.get(key));
-  const started = performance.now();
   const page = await getJson(`/api/ui/repositories/${name}/tags?${params}`);
   document.title = `${name} · Berth`;
 
@@ -65,7 +64,6 @@ export async function renderRepository(view, name, query) {
     h("nav", { class: "pager" },
       params.has("last") || params.has("offset") ? h("a", { href: `${repositoryHref(name)}${sort === "date" ? "?sort=date" : ""}` }, "« First page") : null,
       nextHref ? h("a", { href: nextHref, rel: "next" }, "Next page »") : null),
-    h("p", { class: "muted timing", "data-ms": String(Math.round(performance.now() - started)) }),
   ]);
 }
 
