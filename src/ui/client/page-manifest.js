@@ -9,7 +9,7 @@ const field = (label, value) => (value === null || value === undefined || value 
 const section = (title, ...content) => h("section", { "data-section": title.toLowerCase() }, h("h2", null, title), ...content);
 const table = (headers, rows, cls) =>
   h("div", { class: "scroll" },
-    h("table", { class: "list " + (cls ?? "") }, h("thead", null, h("tr", null, headers.map((t) => h("th", null, t)))), h("tbody", null, rows)));
+    h("table", { class: "list " + (cls ?? "") }, h("thead", null, h("tr", null, headers.map((t) => h("th", { class: t === "Size" || t === "#" ? "num" : null }, t)))), h("tbody", null, rows)));
 const digestLink = (name, digest) => h("a", { href: manifestHref(name, digest), title: digest }, h("code", null, shortDigest(digest)));
 const pairs = (record) =>
   table(["Key", "Value"], Object.entries(record).map(([k, v]) => h("tr", null, h("td", null, h("code", null, k)), h("td", { class: "wrap" }, String(v)))), "pairs");
