@@ -1,6 +1,9 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createDenoHasher } from "./hasher.ts";
+import { toRequestListener, type AccessLogEntry } from "../node/http-adapter.ts";
 
 export interface ServeOptions {
   registry: Registry;
@@ -10,19 +13,9 @@ export interface ServeOptions {
   accessLog?: (entry: AccessLogEntry) => void;
 }
 
-export interface AccessLogEntry {
-  method: string;
-  url: string;
-  status: number;
-  /** Body bytes sent; undefined when a response was cut short and could not be counted. */
-  bytes: number | undefined;
-  ms: number;
-  aborted: boolean;
-}
-
 export interface RunningServer {
   url: string;
-  server: Deno.HttpServer<Deno.NetAddr>;
+  server: Server;
   /** Stop accepting, let in-flight requests finish (up to `graceMs`). */
   close(graceMs?: number): Promise<void>;
 }
@@ -34,45 +27,31 @@ export async function createDenoRegistry(config: Config): Promise<Registry> {
   return createRegistry(await registryOptionsFrom(config, { store, hasher: createDenoHasher, readText: (path) => Deno.readTextFile(path) }));
 }
 
-/** Serve a registry on Deno.serve. */
-export function serve(options: ServeOptions): RunningServer {
+/** Serve a registry on Deno's node:http, through the same adapter as Node (see README: Deno.serve is slow for chunked bodies). */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { registry, host = "127.0.0.1", port: wanted = 5000 } = options;
-  const log = options.accessLog;
   const drain = new Drain();
-  const server = Deno.serve({
-    hostname: host,
-    port: wanted,
-    onListen: () => {}, // main.ts prints the one line tests and users look for
-  }, async (request, info) => {
-    if (drain.closing) return new Response("shutting down", { status: 503, headers: { connection: "close", "retry-after": "1" } });
-    const started = performance.now();
+  const listener = toRequestListener((request) => registry.fetch(request), options.accessLog);
+  const server = createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
+    if (drain.closing) return void res.writeHead(503, { connection: "close", "retry-after": "1" }).end("shutting down");
     const done = drain.begin();
-    info.completed.then(done, done);
-    const response = await registry.fetch(request).catch(internalError);
-    if (!log) return response;
-    const { pathname, search } = new URL(request.url);
-    const sent = { bytes: 0, counted: true };
-    const entry = (aborted: boolean): AccessLogEntry => ({
-      method: request.method,
-      url: pathname + search,
-      status: response.status,
-      bytes: aborted && !sent.counted ? undefined : sent.bytes,
-      ms: performance.now() - started,
-      aborted,
-    });
-    info.completed.then(() => log(entry(false)), () => log(entry(true)));
-    return countBody(request, response, sent);
+    res.once("close", done);
+    listener(req, res);
   });
-  const { port } = server.addr;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(wanted, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     server,
     close: async (graceMs = 10_000) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-      // Drain first, shut down after: Deno 2.9's shutdown() makes in-flight request bodies
-      // unreadable (denoland/deno#36809), which would fail every upload still arriving.
-      await Promise.race([drain.close().then(() => server.shutdown()), grace]);
+      server.close();
+      server.closeIdleConnections();
+      await Promise.race([drain.close(), grace]);
       clearTimeout(timer);
     },
   };
@@ -97,30 +76,3 @@ class Drain {
   }
 }
 
-/** The core answers its own errors; this is for a bug that escapes it (logged, like Node's adapter). */
-function internalError(error: unknown): Response {
-  console.error("berth: response failed", error);
-  return new Response("internal error", { status: 500, headers: { "content-type": "text/plain" } });
-}
-
-/**
- * Count the body bytes the access log reports. A Content-Length body is taken at its
- * length, not counted (wrapping a file stream would lose Deno.serve's native send path),
- * so when such a response is cut short its count is unknown. Others are counted as they pass.
- */
-function countBody(request: Request, response: Response, sent: { bytes: number; counted: boolean }): Response {
-  if (!response.body || request.method === "HEAD") return response;
-  const length = Number(response.headers.get("content-length") ?? NaN);
-  if (Number.isInteger(length)) {
-    sent.bytes = length;
-    sent.counted = false;
-    return response;
-  }
-  const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      sent.bytes += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-  });
-  return new Response(response.body.pipeThrough(counter), response);
-}
