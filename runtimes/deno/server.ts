@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createDenoHasher } from "./hasher.ts";
-import { toRequestListener, type AccessLogEntry } from "../node/http-adapter.ts";
+import { toRequestListener, type AccessLogEntry } from "../shared/http-adapter.ts";
 
 export interface ServeOptions {
   registry: Registry;

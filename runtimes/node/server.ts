@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeHasher } from "./hasher.ts";
-import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
+import { toRequestListener, type AccessLogEntry } from "../shared/http-adapter.ts";
 
 export interface ServeOptions {
   /** Any registry: `createRegistry({ store: new FsStore("./data"), hasher: createNodeHasher })`. */
