@@ -59,6 +59,8 @@ export interface RegistryOptions {
   uploadExpiryMs?: number;
   /** Largest accepted manifest in bytes. Default 4 MiB; larger gets 413. */
   maxManifestBytes?: number;
+  /** Allow DELETE of manifests, tags and blobs. Default true; false answers 405 UNSUPPORTED. */
+  deletes?: boolean;
   /** Lets runtimes keep background work (hooks, cleanup) alive, e.g. Workers' ctx.waitUntil. */
   waitUntil?: (promise: Promise<unknown>) => void;
 }

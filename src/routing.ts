@@ -28,6 +28,11 @@ export const requireAccess = (ctx: Context, action: Action) => async (request: I
   await ctx.checkAccess(request as unknown as Request, { name, action });
 };
 
+/** Route middleware: with deletes turned off (`--no-delete`), DELETE is 405 UNSUPPORTED, as distribution's delete.enabled=false. */
+export const requireDeletes = (ctx: Context) => () => {
+  if (!ctx.deletes) throw new RegistryError("UNSUPPORTED", null, { message: "deletes are disabled on this registry" });
+};
+
 /** Headers of every blob or manifest response that names its content. */
 export const contentHeaders = (digest: string, size: number, type: string) => ({
   "Docker-Content-Digest": digest,

@@ -30,6 +30,7 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
     waitUntil: runtime.waitUntil,
     uploadExpiryMs: config.uploads.expiry,
     maxManifestBytes: config.manifests.maxBytes,
+    deletes: config.storage.delete,
     auth: htpasswd === undefined ? undefined : { htpasswd, anonymousPull: auth.anonymousPull, readOnlyUsers: auth.readOnlyUsers, realm: auth.realm },
   };
 }
