@@ -39,7 +39,7 @@ export default {
   async scheduled(_controller, env) {
     const config = configOf(env);
     const report = await collectGarbageSlice(storeOf(env, config), gcOptionsFrom(config), GC_SLICE_MS, config.gc.interval);
-    if (report) console.log(`berth gc: ${formatGcReport(report).trimEnd().split("\n").join("; ")}`);
+    if (report) console.log(`berth gc: ${formatGcReport(report, false).trimEnd().split("\n").join("; ")}`);
   },
 } satisfies ExportedHandler<Env>;
 

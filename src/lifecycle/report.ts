@@ -10,7 +10,7 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-export function formatGcReport(report: GcReport, verbose = report.dryRun): string {
+export function formatGcReport(report: GcReport, verbose = true): string {
   const verb = report.dryRun ? "would remove" : "removed";
   const lines = [
     `${verb} ${report.tags.length} tags, ${report.manifests.length} manifests, ${report.blobs} blobs (${formatBytes(report.bytes)}), ${report.links} links, ${report.uploads} upload sessions, ${report.repositories.length} empty repositories`,

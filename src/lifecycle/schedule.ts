@@ -26,7 +26,7 @@ export function startGcSchedule(store: BlobStore, options: GcOptions, intervalMs
       await stepGc(store, state);
       await new Promise((resolve) => setTimeout(resolve, STEP_PAUSE_MS));
     }
-    if (!stopped) log(`berth gc: ${formatGcReport(state.report).trimEnd().split("\n").join("; ")}`);
+    if (!stopped) log(`berth gc: ${formatGcReport(state.report, false).trimEnd().split("\n").join("; ")}`);
   };
   const schedule = () => {
     timer = setTimeout(() => {

@@ -11,8 +11,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTarget, stopAndClean, waitForLine } from "./child-process.ts";
-import type { Target, TargetOptions } from "./index.ts";
+import { processTarget, runToEnd, stopAndClean, waitForLine } from "./child-process.ts";
+import { lifecycleArgs, type Target, type TargetOptions } from "./index.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const DENO_CONFIG = join(REPO_ROOT, "runtimes/deno/deno.json");
@@ -50,24 +50,34 @@ export interface DenoServeOptions {
   htpasswdFile?: string;
   anonymousPull?: boolean;
   quiet?: boolean;
+  /** A config file to read (--config). */
+  configFile?: string;
+  /** More flags after the standard ones. */
+  extra?: string[];
+  /** `gc` or `du` instead of serve: no network. */
+  command?: "serve" | "gc" | "du";
 }
 
 /** `deno run` arguments for main.ts with exactly the permissions it needs. */
 export function denoServeArgs(options: DenoServeOptions): string[] {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
-  const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : [])];
+  const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : []), ...(options.configFile ? [options.configFile] : [])];
+  const command = options.command ?? "serve";
   const args = [
     "run", "--config", DENO_CONFIG, "--no-prompt",
-    `--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`,
+    ...(command === "serve" ? [`--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`] : []),
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${options.root}`,
     "--allow-env=BERTH_*",
-    MAIN, "serve", "--root", options.root, "--host", host, "--port", String(port),
+    MAIN, command, "--root", options.root,
+    ...(command === "serve" ? ["--host", host, "--port", String(port)] : []),
+    ...(options.configFile ? ["--config", options.configFile] : []),
   ];
   if (options.htpasswdFile) args.push("--htpasswd", options.htpasswdFile);
   if (options.anonymousPull) args.push("--anonymous-pull");
   if (options.quiet) args.push("--quiet");
+  args.push(...(options.extra ?? []));
   return args;
 }
 
@@ -81,10 +91,17 @@ export async function createDenoTarget(options: TargetOptions): Promise<Target> 
     htpasswdFile = join(workDir, "htpasswd");
     await writeFile(htpasswdFile, options.auth.htpasswd);
   }
-  const args = denoServeArgs({ root: rootDir, htpasswdFile, anonymousPull: options.auth?.anonymousPull });
-  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  const lifecycle = lifecycleArgs(options.lifecycle);
+  const configFile = lifecycle.configText ? join(workDir, "config.json") : undefined;
+  if (configFile) await writeFile(configFile, lifecycle.configText!);
+  const args = denoServeArgs({ root: rootDir, htpasswdFile, anonymousPull: options.auth?.anonymousPull, configFile, extra: lifecycle.serve });
+  const env = { ...process.env, NO_COLOR: "1" };
+  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   try {
-    return processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir);
+    const target = processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir);
+    target.lifecycle = (command, flags = []) =>
+      runToEnd(bin, denoServeArgs({ root: rootDir, configFile, command, extra: [...(command === "gc" ? lifecycle.gc : []), ...flags] }), REPO_ROOT, env);
+    return target;
   } catch (error) {
     await stopAndClean(child, workDir);
     throw error;

@@ -1,11 +1,14 @@
 /** The registry core called directly: createRegistry + MemoryStore, no socket. */
-import { createRegistry, MemoryStore } from "../../src/index.ts";
-import type { Target, TargetOptions } from "./index.ts";
+import { createRegistry, MemoryStore, parseArgv, resolveConfig, runLifecycleCommand } from "../../src/index.ts";
+import { lifecycleArgs, type Target, type TargetOptions } from "./index.ts";
 
 export const IN_PROCESS_ORIGIN = "http://registry.test";
 
 export async function createInProcessTarget(options: TargetOptions): Promise<Target> {
-  const registry = createRegistry({ store: new MemoryStore(), ...options });
+  const store = new MemoryStore();
+  const { lifecycle, ...registryOptions } = options;
+  const args = lifecycleArgs(lifecycle);
+  const registry = createRegistry({ store, ...registryOptions, deletes: !lifecycle?.noDelete });
   return {
     name: "in-process",
     async fetch(path, init = {}) {
@@ -15,6 +18,13 @@ export async function createInProcessTarget(options: TargetOptions): Promise<Tar
         ...(streaming ? { duplex: "half" } : {}),
       } as RequestInit);
       return registry.fetch(request);
+    },
+    async lifecycle(command, flags = []) {
+      const parsed = parseArgv([command, ...(command === "gc" ? args.gc : []), ...flags]);
+      const file = args.configText ? { text: args.configText, name: "config.json" } : undefined;
+      const config = resolveConfig({ flags: parsed.flags, file });
+      if (options.uploadExpiryMs !== undefined) config.uploads.expiry = options.uploadExpiryMs;
+      return runLifecycleCommand(command, store, config);
     },
     async close() {},
   };

@@ -13,7 +13,21 @@ export interface TargetOptions {
   hooks?: RegistryHooks;
   uploadExpiryMs?: number;
   maxManifestBytes?: number;
+  /** Storage lifecycle settings, for serve and for gc alike (their config keys). */
+  lifecycle?: LifecycleOptions;
 }
+
+export interface LifecycleOptions {
+  /** --grace, e.g. "0s". */
+  grace?: string;
+  deleteUntagged?: boolean;
+  /** --no-delete on the server. */
+  noDelete?: boolean;
+  /** The config file's `retention` rules, as written there. */
+  retention?: unknown[];
+}
+
+export type LifecycleCommand = "gc" | "du";
 
 export interface Target {
   /** The kind, e.g. "in-process" or "node". */
@@ -25,6 +39,11 @@ export interface Target {
   baseUrl?: string;
   /** Set when the target owns a storage directory: its parent holds nothing else of the registry's. */
   rootDir?: string;
+  /**
+   * `berth gc` / `berth du` on the target's storage while it serves (the CLI on Node and Deno,
+   * the Cron handler's slices on Workers, the library in-process), with `flags` added; its output.
+   */
+  lifecycle(command: LifecycleCommand, flags?: string[]): Promise<string>;
 }
 
 /** What a target kind can be configured with; suites skip tests whose needs a kind lacks. */
@@ -43,6 +62,8 @@ export interface Capabilities {
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
   socket: boolean;
+  /** `berth du` and `gc --dry-run` (a command line; Workers collect only on their Cron Trigger). */
+  lifecycleCli: boolean;
 }
 
 interface TargetKind {
@@ -63,6 +84,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: true,
       socket: false,
+      lifecycleCli: true,
     },
     create: async (options) => (await import("./in-process.ts")).createInProcessTarget(options),
   },
@@ -76,6 +98,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: false,
       forgedContentLength: false,
       socket: true,
+      lifecycleCli: true,
     },
     create: async (options) => (await import("./node.ts")).createNodeTarget(options),
   },
@@ -90,6 +113,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: false,
       forgedContentLength: false,
       socket: true,
+      lifecycleCli: true,
     },
     create: async (options) => (await import("./deno.ts")).createDenoTarget(options),
   },
@@ -104,6 +128,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      lifecycleCli: false,
     },
     create: async (options) => (await import("./worker.ts")).createWorkerTarget(options),
   },
@@ -176,5 +201,15 @@ export function useTarget(kind: string, options: TargetOptions = {}): () => Targ
   return () => {
     if (!target) throw new Error(`target ${kind} did not start`);
     return target;
+  };
+}
+
+/** The command-line flags (and config file contents) a LifecycleOptions stands for. */
+export function lifecycleArgs(options: LifecycleOptions | undefined): { serve: string[]; gc: string[]; configText?: string } {
+  const gc = [...(options?.grace ? ["--grace", options.grace] : []), ...(options?.deleteUntagged ? ["--delete-untagged"] : [])];
+  return {
+    serve: options?.noDelete ? ["--no-delete"] : [],
+    gc,
+    configText: options?.retention ? JSON.stringify({ retention: options.retention }) : undefined,
   };
 }

@@ -7,8 +7,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTarget, stopAndClean, waitForLine } from "./child-process.ts";
-import type { Target, TargetOptions } from "./index.ts";
+import { processTarget, runToEnd, stopAndClean, waitForLine } from "./child-process.ts";
+import { lifecycleArgs, type Target, type TargetOptions } from "./index.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(REPO_ROOT, "bin/berth.mjs");
@@ -24,10 +24,19 @@ export async function createNodeTarget(options: TargetOptions): Promise<Target> 
     args.push("--htpasswd", file);
   }
   if (options.auth?.anonymousPull) args.push("--anonymous-pull");
+  const lifecycle = lifecycleArgs(options.lifecycle);
+  const config = join(workDir, "config.json");
+  if (lifecycle.configText) await writeFile(config, lifecycle.configText);
+  const configArgs = lifecycle.configText ? ["--config", config] : [];
+  args.push(...lifecycle.serve, ...configArgs);
 
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   try {
-    return processTarget("node", child, await waitForLine(child, LISTENING, "node target", 30_000), workDir, rootDir);
+    const target = processTarget("node", child, await waitForLine(child, LISTENING, "node target", 30_000), workDir, rootDir);
+    // The CLI in its own process, on the folder the server is serving: online collection as users run it.
+    target.lifecycle = (command, flags = []) =>
+      runToEnd(process.execPath, [BIN, command, "--root", rootDir, ...configArgs, ...(command === "gc" ? lifecycle.gc : []), ...flags], REPO_ROOT);
+    return target;
   } catch (error) {
     await stopAndClean(child, workDir);
     throw error;
