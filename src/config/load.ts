@@ -94,7 +94,9 @@ export function resolveConfig(sources: ConfigSources): Config {
 function applyFile(config: Record<string, unknown>, file: { text: string; name: string }): void {
   let data: unknown;
   try {
-    data = parseYaml(file.text);
+    // JSON first: it is YAML too, and the yaml parser reads process.env.LOG_TOKENS, which
+    // Deno refuses without --allow-env for it (a YAML config on Deno needs that grant).
+    data = parseJsonOrYaml(file.text);
   } catch (error) {
     throw new ConfigError(`${file.name}: not valid YAML or JSON: ${(error as Error).message.split("\n")[0]}`);
   }
@@ -112,6 +114,14 @@ function applyFile(config: Record<string, unknown>, file: { text: string; name: 
     }
   };
   walk(data as Record<string, unknown>, "");
+}
+
+function parseJsonOrYaml(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return parseYaml(text);
+  }
 }
 
 function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
