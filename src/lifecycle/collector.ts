@@ -71,7 +71,8 @@ export async function collectGarbageSlice(store: BlobStore, options: GcOptions, 
   else if (state.phase === "done") return undefined;
   const until = Date.now() + budgetMs;
   const done = () => (state.phase as GcPhase) === "done";
-  while (!done() && Date.now() < until) await stepGc(store, state);
+  do await stepGc(store, state); // at least one step, so every slice makes progress
+  while (!done() && Date.now() < until);
   await store.put(GC_STATE_KEY, new TextEncoder().encode(serializeGcState(state)));
   return done() ? state.report : undefined;
 }
