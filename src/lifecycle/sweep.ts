@@ -33,21 +33,23 @@ export async function sweepBlobPage(store: BlobStore, state: GcState): Promise<b
  * SWEEP_MARK_TTL_MS after its mark went up. A manifest PUT that finished its checks before
  * the marks is found by the re-read; one that checks after them waits and sees the outcome.
  */
-async function sweepCandidates(store: BlobStore, state: GcState, candidates: string[]): Promise<void> {
+async function sweepCandidates(store: BlobStore, state: GcState, unmarked: string[]): Promise<void> {
   const { report } = state;
+  // Young blobs are left alone before any mark goes up: a mark makes HEADs and uploads of the blob wait.
+  const candidates: string[] = [];
+  for (const digest of unmarked) {
+    if (await isYoung(store, state, digest)) report.young++;
+    else candidates.push(digest);
+  }
   const keys = candidates.map((digest) => blobKey(parseDigest(digest)));
   const markedAt = Date.now();
   if (!state.options.dryRun) await forEachLimited(keys, (key) => store.put(sweepMarkKey(key), new Uint8Array(0)).then(() => {}));
   try {
     if (!state.options.dryRun) await markNewRevisions(store, state);
     for (const [i, digest] of candidates.entries()) {
-      if (state.marked.has(digest)) continue;
-      const [data, touch] = await Promise.all([store.head(keys[i]!), store.head(touchKey(parseDigest(digest)))]);
+      if (state.marked.has(digest) || (await isYoung(store, state, digest))) continue; // referenced or touched since
+      const data = await store.head(keys[i]!);
       if (!data) continue;
-      if (data.modifiedMs > youngAfter(state) || (touch && touch.modifiedMs > youngAfter(state))) {
-        report.young++;
-        continue;
-      }
       if (Date.now() - markedAt > SWEEP_MARK_TTL_MS) break; // too late to trust the marks: the next run gets the rest
       if (!state.options.dryRun) {
         await store.delete(keys[i]!);
@@ -59,6 +61,14 @@ async function sweepCandidates(store: BlobStore, state: GcState, candidates: str
   } finally {
     if (!state.options.dryRun) await forEachLimited(keys, (key) => store.delete(sweepMarkKey(key)));
   }
+}
+
+/** Written or touched after the run's young-after time (state.ts), or gone. */
+async function isYoung(store: BlobStore, state: GcState, digest: string): Promise<boolean> {
+  const d = parseDigest(digest);
+  const [data, touch] = await Promise.all([store.head(blobKey(d)), store.head(touchKey(d))]);
+  if (!data) return false;
+  return data.modifiedMs > youngAfter(state) || (touch !== null && touch.modifiedMs > youngAfter(state));
 }
 
 /** Revisions that appeared since they were listed for marking: read and mark them now. */
@@ -81,7 +91,8 @@ export async function tidyRepository(store: BlobStore, state: GcState, name: str
     if (!digest) continue;
     const blob = blobKey(parseDigest(digest));
     const dangling = async () => !(await store.head(blob)) && ((await store.head(link))?.modifiedMs ?? Infinity) <= youngAfter(state);
-    if (options.dryRun ? await dangling() : await sweepKey(store, link, dangling)) report.links++;
+    if (!(await dangling())) continue; // most links: no mark for them (a mark makes a mount wait)
+    if (options.dryRun || (await sweepKey(store, link, dangling))) report.links++;
   }
   if (options.dryRun) return;
   const empty = async () => {
