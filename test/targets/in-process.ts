@@ -1,6 +1,7 @@
 /** The registry core called directly: createRegistry + MemoryStore, no socket. */
 import { createRegistry, MemoryStore, parseArgv, resolveConfig, runLifecycleCommand } from "../../src/index.ts";
-import { lifecycleArgs, type Target, type TargetOptions } from "./index.ts";
+import type { Target, TargetOptions } from "./index.ts";
+import { lifecycleArgs } from "./lifecycle-args.ts";
 
 export const IN_PROCESS_ORIGIN = "http://registry.test";
 

@@ -204,12 +204,3 @@ export function useTarget(kind: string, options: TargetOptions = {}): () => Targ
   };
 }
 
-/** The command-line flags (and config file contents) a LifecycleOptions stands for. */
-export function lifecycleArgs(options: LifecycleOptions | undefined): { serve: string[]; gc: string[]; configText?: string } {
-  const gc = [...(options?.grace ? ["--grace", options.grace] : []), ...(options?.deleteUntagged ? ["--delete-untagged"] : [])];
-  return {
-    serve: options?.noDelete ? ["--no-delete"] : [],
-    gc,
-    configText: options?.retention ? JSON.stringify({ retention: options.retention }) : undefined,
-  };
-}

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processTarget, runToEnd, stopAndClean, waitForLine } from "./child-process.ts";
-import { lifecycleArgs, type Target, type TargetOptions } from "./index.ts";
+import type { Target, TargetOptions } from "./index.ts";
+import { lifecycleArgs } from "./lifecycle-args.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(REPO_ROOT, "bin/berth.mjs");
