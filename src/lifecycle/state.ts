@@ -49,6 +49,9 @@ export interface GcState {
   index: number;
   /** The last key listed in a paged phase. */
   cursor?: string;
+  /** Blobs phase: the shard being listed, and unmarked blobs waiting for the next sweep batch. */
+  shard?: number;
+  pending?: string[];
   /** Digests (manifests and blobs) a kept manifest references. */
   marked: Set<string>;
   /** Revision keys read for marking (a new one found before a sweep is read then). */

@@ -12,19 +12,33 @@ import { listKeys, listRepositories, listRevisionDigests, markManifest, readMani
 /** Blobs looked at per step; also the most sweep marks standing at once. */
 export const SWEEP_BATCH = 500;
 
-/** One page of the blob listing: the unmarked ones are swept. Returns false when the listing is done. */
+// The blob listing goes shard by shard (blobs/<alg>/<hex[0..2]>/): a filesystem store lists one
+// directory, not the whole tree, per page.
+const SHARDS = ["sha256", "sha512"].flatMap((alg) => Array.from({ length: 256 }, (_, i) => `${BLOBS_PREFIX}${alg}/${i.toString(16).padStart(2, "0")}/`));
+
+/**
+ * One page of the blob listing; unmarked blobs collect in `state.pending` and are swept
+ * SWEEP_BATCH at a time (and at the end). Returns false when the listing is done.
+ */
 export async function sweepBlobPage(store: BlobStore, state: GcState): Promise<boolean> {
-  const page = await store.list(BLOBS_PREFIX, { startAfter: state.cursor, limit: SWEEP_BATCH });
-  const candidates: string[] = [];
-  for (const key of page.keys) {
-    const digest = digestTextOfBlobKey(key);
-    if (!digest || !key.endsWith("/data")) continue;
-    state.report.examined++;
-    if (!state.marked.has(digest)) candidates.push(digest);
+  const shard = state.shard ?? 0;
+  const pending = (state.pending ??= []);
+  if (shard < SHARDS.length) {
+    const page = await store.list(SHARDS[shard]!, { startAfter: state.cursor, limit: SWEEP_BATCH });
+    for (const key of page.keys) {
+      const digest = digestTextOfBlobKey(key);
+      if (!digest || !key.endsWith("/data")) continue;
+      state.report.examined++;
+      if (!state.marked.has(digest)) pending.push(digest);
+    }
+    state.cursor = page.truncated ? page.keys.at(-1) : undefined;
+    if (!page.truncated) state.shard = shard + 1;
   }
-  if (candidates.length) await sweepCandidates(store, state, candidates);
-  state.cursor = page.keys.at(-1);
-  return page.truncated;
+  const more = (state.shard ?? 0) < SHARDS.length;
+  if (pending.length >= SWEEP_BATCH || (!more && pending.length > 0)) {
+    await sweepCandidates(store, state, pending.splice(0));
+  }
+  return more;
 }
 
 /**

@@ -68,10 +68,12 @@ describeTargets("online garbage collection under load", (kind) => {
     const problems: string[] = [];
     const counts = { pushed: 0, refused: 0, retagged: 0, deleted: 0, pulled: 0, collections: 0, collectedBlobs: 0 };
     const until = Date.now() + LOAD_MS;
+    // Load runs for LOAD_MS and at least three whole collections (a loaded machine slows the CLI's).
+    const loading = () => Date.now() < until || counts.collections < 3;
 
     const client = async (id: number) => {
       const name = `stress/${kind}-${id}`;
-      for (let step = 0; Date.now() < until; step++) {
+      for (let step = 0; loading(); step++) {
         // In-process every request resolves without I/O: yield to timers (the collector's pacing) as a network would.
         await new Promise((resolve) => setTimeout(resolve, 0));
         const roll = Math.random();
@@ -102,7 +104,7 @@ describeTargets("online garbage collection under load", (kind) => {
       }
     };
     const collector = async () => {
-      while (Date.now() < until) {
+      while (loading()) {
         // Back to back, but runs start at least 50 ms apart: an in-process run on a near-empty
         // memory store takes under a millisecond, and with zero grace it would collect every
         // upload before its manifest could follow (refused cleanly, but no push would get through).
