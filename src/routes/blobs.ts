@@ -6,13 +6,13 @@ import { RegistryError } from "../errors.ts";
 import { blobKey, layerLinkKey } from "../paths.ts";
 import { parseRange } from "../range.ts";
 import { statLinkedBlob } from "../repository.ts";
-import { contentHeaders, digestParam, nameOf, requireAccess, requireDeletes } from "../routing.ts";
+import { contentHeaders, digestParam, nameOf, refuseDeletesWhenOff } from "../routing.ts";
 import { survivesSweep, touchBlob } from "../lifecycle/sweep-marks.ts";
 
 const BLOB_TYPE = "application/octet-stream";
 
 export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
-  router.head("/v2/:name+/blobs/:digest", requireAccess(ctx, "pull"), async (request) => {
+  router.head("/v2/:name+/blobs/:digest", async (request) => {
     const { digest, size } = await findBlob(ctx, request);
     // A 200 here promises the blob to this client's manifest PUT within the grace period (src/lifecycle).
     await touchBlob(ctx.store, digest);
@@ -20,7 +20,7 @@ export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
     return new Response(null, { headers: { ...contentHeaders(digest.value, size, BLOB_TYPE), "Accept-Ranges": "bytes" } });
   });
 
-  router.get("/v2/:name+/blobs/:digest", requireAccess(ctx, "pull"), async (request) => {
+  router.get("/v2/:name+/blobs/:digest", async (request) => {
     const { digest, size } = await findBlob(ctx, request);
     const range = parseRange(request.headers.get("range"), size);
     const object = await ctx.store.get(blobKey(digest), range ?? undefined);
@@ -32,7 +32,8 @@ export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
     return new Response(object.body, { status: 206, headers });
   });
 
-  router.delete("/v2/:name+/blobs/:digest", requireDeletes(ctx), requireAccess(ctx, "delete"), async (request) => {
+  router.delete("/v2/:name+/blobs/:digest", async (request) => {
+    refuseDeletesWhenOff(ctx);
     const { name, digest } = await findBlob(ctx, request);
     // Only the repository's link goes: other repositories may share the bytes.
     await ctx.store.delete(layerLinkKey(name, digest));

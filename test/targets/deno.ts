@@ -11,7 +11,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTarget, runToEnd, stopAndClean, waitForLine } from "./child-process.ts";
+import { authLaunch } from "./auth-args.ts";
+import { processTarget, runToEnd, stopAndClean, waitForLine, withAuthFiles } from "./child-process.ts";
 import type { Target, TargetOptions } from "./index.ts";
 import { lifecycleArgs } from "./lifecycle-args.ts";
 
@@ -51,10 +52,9 @@ export interface DenoServeOptions {
   htpasswdFile?: string;
   anonymousPull?: boolean;
   quiet?: boolean;
-  /** A config file to read (--config). */
-  configFile?: string;
-  /** More flags after the standard ones. */
-  extra?: string[];
+  /** More options (auth flags) and the files they name, which deno must be allowed to read. */
+  extraArgs?: string[];
+  readable?: string[];
   /** `gc` or `du` instead of serve: no network. */
   command?: "serve" | "gc" | "du";
 }
@@ -63,22 +63,22 @@ export interface DenoServeOptions {
 export function denoServeArgs(options: DenoServeOptions): string[] {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
-  const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : []), ...(options.configFile ? [options.configFile] : [])];
+  const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : []), ...(options.readable ?? [])];
   const command = options.command ?? "serve";
   const args = [
     "run", "--config", DENO_CONFIG, "--no-prompt",
     ...(command === "serve" ? [`--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`] : []),
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${options.root}`,
-    "--allow-env=BERTH_*",
+    // yaml (config and policy files) reads LOG_TOKENS/LOG_STREAM on every parse; Deno throws on ungranted reads there.
+    "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM",
     MAIN, command, "--root", options.root,
     ...(command === "serve" ? ["--host", host, "--port", String(port)] : []),
-    ...(options.configFile ? ["--config", options.configFile] : []),
   ];
   if (options.htpasswdFile) args.push("--htpasswd", options.htpasswdFile);
   if (options.anonymousPull) args.push("--anonymous-pull");
   if (options.quiet) args.push("--quiet");
-  args.push(...(options.extra ?? []));
+  args.push(...(options.extraArgs ?? []));
   return args;
 }
 
@@ -87,21 +87,19 @@ export async function createDenoTarget(options: TargetOptions): Promise<Target> 
   if (!bin) throw new Error("deno target: no deno executable (npm ci installs one; or set DENO_BIN)");
   const workDir = await mkdtemp(join(tmpdir(), "berth-deno-target-"));
   const rootDir = join(workDir, "root");
-  let htpasswdFile: string | undefined;
-  if (options.auth?.htpasswd !== undefined) {
-    htpasswdFile = join(workDir, "htpasswd");
-    await writeFile(htpasswdFile, options.auth.htpasswd);
-  }
+  const auth = await authLaunch(options.auth, workDir);
   const lifecycle = lifecycleArgs(options.lifecycle);
   const configFile = lifecycle.configText ? join(workDir, "config.json") : undefined;
   if (configFile) await writeFile(configFile, lifecycle.configText!);
-  const args = denoServeArgs({ root: rootDir, htpasswdFile, anonymousPull: options.auth?.anonymousPull, configFile, extra: lifecycle.serve });
-  const env = { ...process.env, NO_COLOR: "1" };
+  const configArgs = configFile ? ["--config", configFile] : [];
+  const configReadable = configFile ? [configFile] : [];
+  const args = denoServeArgs({ root: rootDir, extraArgs: [...auth.args, ...lifecycle.serve, ...configArgs], readable: [...auth.files, ...configReadable] });
+  const env = { ...process.env, ...auth.env, NO_COLOR: "1" };
   const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   try {
-    const target = processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir);
+    const target = withAuthFiles(processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir), auth, child);
     target.lifecycle = (command, flags = []) =>
-      runToEnd(bin, denoServeArgs({ root: rootDir, configFile, command, extra: [...(command === "gc" ? lifecycle.gc : []), ...flags] }), REPO_ROOT, env);
+      runToEnd(bin, denoServeArgs({ root: rootDir, command, extraArgs: [...configArgs, ...(command === "gc" ? lifecycle.gc : []), ...flags], readable: configReadable }), REPO_ROOT, env);
     return target;
   } catch (error) {
     await stopAndClean(child, workDir);

@@ -7,7 +7,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTarget, runToEnd, stopAndClean, waitForLine } from "./child-process.ts";
+import { authLaunch } from "./auth-args.ts";
+import { processTarget, runToEnd, stopAndClean, waitForLine, withAuthFiles } from "./child-process.ts";
 import type { Target, TargetOptions } from "./index.ts";
 import { lifecycleArgs } from "./lifecycle-args.ts";
 
@@ -19,21 +20,17 @@ export async function createNodeTarget(options: TargetOptions): Promise<Target> 
   const workDir = await mkdtemp(join(tmpdir(), "berth-node-target-"));
   const rootDir = join(workDir, "root");
   const args = [BIN, "serve", "--root", rootDir, "--host", "127.0.0.1", "--port", "0"];
-  if (options.auth?.htpasswd !== undefined) {
-    const file = join(workDir, "htpasswd");
-    await writeFile(file, options.auth.htpasswd);
-    args.push("--htpasswd", file);
-  }
-  if (options.auth?.anonymousPull) args.push("--anonymous-pull");
+  const auth = await authLaunch(options.auth, workDir);
+  args.push(...auth.args);
   const lifecycle = lifecycleArgs(options.lifecycle);
   const config = join(workDir, "config.json");
   if (lifecycle.configText) await writeFile(config, lifecycle.configText);
   const configArgs = lifecycle.configText ? ["--config", config] : [];
   args.push(...lifecycle.serve, ...configArgs);
 
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...auth.env } });
   try {
-    const target = processTarget("node", child, await waitForLine(child, LISTENING, "node target", 30_000), workDir, rootDir);
+    const target = withAuthFiles(processTarget("node", child, await waitForLine(child, LISTENING, "node target", 30_000), workDir, rootDir), auth, child);
     // The CLI in its own process, on the folder the server is serving: online collection as users run it.
     target.lifecycle = (command, flags = []) =>
       runToEnd(process.execPath, [BIN, command, "--root", rootDir, ...configArgs, ...(command === "gc" ? lifecycle.gc : []), ...flags], REPO_ROOT);
