@@ -94,9 +94,7 @@ export function resolveConfig(sources: ConfigSources): Config {
 function applyFile(config: Record<string, unknown>, file: { text: string; name: string }): void {
   let data: unknown;
   try {
-    // JSON first: it is YAML too, and the yaml parser reads process.env.LOG_TOKENS, which
-    // Deno refuses without --allow-env for it (a YAML config on Deno needs that grant).
-    data = parseJsonOrYaml(file.text);
+    data = parseYaml(file.text);
   } catch (error) {
     throw new ConfigError(`${file.name}: not valid YAML or JSON: ${(error as Error).message.split("\n")[0]}`);
   }
@@ -114,14 +112,6 @@ function applyFile(config: Record<string, unknown>, file: { text: string; name: 
     }
   };
   walk(data as Record<string, unknown>, "");
-}
-
-function parseJsonOrYaml(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return parseYaml(text);
-  }
 }
 
 function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
