@@ -194,4 +194,22 @@ describeTargets("garbage collection", (kind, caps) => {
       expect(usage).toMatch(/total: .* in \d+ blobs \(\d+ bytes\)/);
     });
   });
+
+  // In-process and Workers have no server command line: the schedule is the shims' (Workers: Cron, covered above).
+  describe.skipIf(kind === "in-process" || kind === "worker")("serve --gc-interval 1s --grace 0s", () => {
+    const target = useTarget(kind, { lifecycle: { interval: "1s", grace: "0s" } });
+
+    it("a deleted image's unique blobs go by themselves, while the server keeps serving the rest", async () => {
+      const t = target();
+      const name = uniqueName("gcinterval");
+      const keep = await pushLayers(t, name, [randomBytes(800)], "keep");
+      const gone = await pushLayers(t, name, [randomBytes(800)], "gone");
+      await expectStatus(await t.fetch(`/v2/${name}/manifests/${gone.digest}`, { method: "DELETE" }), 202);
+      const layer = `/v2/${name}/blobs/${gone.layers[0]!.digest}`;
+      const deadline = Date.now() + 20_000;
+      while ((await statusOf(t, layer)) !== 404 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(await statusOf(t, layer)).toBe(404);
+      await expectPullsWhole(t, name, keep);
+    });
+  });
 });

@@ -23,6 +23,8 @@ export interface LifecycleOptions {
   deleteUntagged?: boolean;
   /** --no-delete on the server. */
   noDelete?: boolean;
+  /** --gc-interval on the server (Node and Deno), which then also takes --grace and --delete-untagged. */
+  interval?: string;
   /** The config file's `retention` rules, as written there. */
   retention?: unknown[];
 }

@@ -5,7 +5,7 @@ import type { LifecycleOptions } from "./index.ts";
 export function lifecycleArgs(options: LifecycleOptions | undefined): { serve: string[]; gc: string[]; configText?: string } {
   const gc = [...(options?.grace ? ["--grace", options.grace] : []), ...(options?.deleteUntagged ? ["--delete-untagged"] : [])];
   return {
-    serve: options?.noDelete ? ["--no-delete"] : [],
+    serve: [...(options?.noDelete ? ["--no-delete"] : []), ...(options?.interval ? ["--gc-interval", options.interval, ...gc] : [])],
     gc,
     configText: options?.retention ? JSON.stringify({ retention: options.retention }) : undefined,
   };
