@@ -12,7 +12,7 @@
  *   uploads/<id>/state.json                                upload session state
  *   uploads/<id>/part-<seq>                                bytes received so far, in parts
  *   blobs/<alg>/<hex[0..2]>/<hex>/touched                  last time a client was told the blob exists
- *   gc/sweeping/<key>                                      garbage collection is about to delete <key>
+ *   gc/sweeping/<key, "/" as "+">                          garbage collection is about to delete <key>
  *   gc/state.json                                          a collection in progress (Workers slices)
  *
  * Name components never start with "_", so no key is a directory of another's leaf.
@@ -60,7 +60,9 @@ export const catalogKey = (name: string) => `${CATALOG_PREFIX}${name}/_repo`;
 export const nameFromCatalogKey = (key: string) => key.slice(CATALOG_PREFIX.length, -"/_repo".length);
 
 export const SWEEP_MARKS_PREFIX = "gc/sweeping/";
-export const sweepMarkKey = (key: string) => `${SWEEP_MARKS_PREFIX}${key}`;
+// One flat folder of marks ("/" as "+", which no name, tag or digest contains): a mark costs a
+// file, not a chain of directories to make and prune.
+export const sweepMarkKey = (key: string) => `${SWEEP_MARKS_PREFIX}${key.replaceAll("/", "+")}`;
 export const GC_STATE_KEY = "gc/state.json";
 
 export const UPLOADS_PREFIX = "uploads/";
