@@ -84,6 +84,10 @@ export interface RegistryOptions {
   maxManifestBytes?: number;
   /** Allow DELETE of manifests, tags and blobs. Default true; false answers 405 UNSUPPORTED. */
   deletes?: boolean;
+  /** Serve the web UI (`/`, `/ui/`) and its JSON API (`/api/ui/`). Default true. */
+  ui?: boolean;
+  /** Origins (or "*") whose web pages may call the registry; CORS is off when empty. */
+  corsOrigins?: string[];
   /** Lets runtimes keep background work (hooks, cleanup) alive, e.g. Workers' ctx.waitUntil. */
   waitUntil?: (promise: Promise<unknown>) => void;
 }

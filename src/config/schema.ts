@@ -15,6 +15,8 @@ export interface Config {
   manifests: { maxBytes: number };
   gc: { /** ms */ grace: number; deleteUntagged: boolean; /** only from --dry-run */ dryRun?: boolean; /** ms, 0: off */ interval: number };
   retention: RetentionRule[];
+  ui: { enabled: boolean };
+  cors: { origins: string[] };
   auth: {
     htpasswd?: FileRef;
     policy?: DocumentRef;

@@ -15,6 +15,9 @@ export interface TargetOptions {
   maxManifestBytes?: number;
   /** Storage lifecycle settings, for serve and for gc alike (their config keys). */
   lifecycle?: LifecycleOptions;
+  /** The web UI on or off (--no-ui) and CORS origins (--cors-origins). */
+  ui?: boolean;
+  corsOrigins?: string[];
 }
 
 export interface LifecycleOptions {
@@ -72,6 +75,8 @@ export interface Capabilities {
   socket: boolean;
   /** `berth du` and `gc --dry-run` (a command line; Workers collect only on their Cron Trigger). */
   lifecycleCli: boolean;
+  /** ui and corsOrigins. */
+  uiOptions: boolean;
 }
 
 interface TargetKind {
@@ -94,6 +99,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: true,
       socket: false,
       lifecycleCli: true,
+      uiOptions: true,
     },
     create: async (options) => (await import("./in-process.ts")).createInProcessTarget(options),
   },
@@ -109,6 +115,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       lifecycleCli: true,
+      uiOptions: true,
     },
     create: async (options) => (await import("./node.ts")).createNodeTarget(options),
   },
@@ -125,6 +132,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       lifecycleCli: true,
+      uiOptions: false,
     },
     create: async (options) => (await import("./deno.ts")).createDenoTarget(options),
   },
@@ -141,6 +149,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       lifecycleCli: false,
+      uiOptions: false,
     },
     create: async (options) => (await import("./worker.ts")).createWorkerTarget(options),
   },
@@ -176,6 +185,7 @@ export async function createTarget(kind: string, options: TargetOptions = {}): P
     auth.authorize && !caps.customAuthorizer && "auth.authorize",
     options.hooks && !caps.hooks && "hooks",
     (options.uploadExpiryMs !== undefined || options.maxManifestBytes !== undefined) && !caps.limits && "limits",
+    (options.ui !== undefined || options.corsOrigins) && !caps.uiOptions && "ui/corsOrigins",
   ].filter(Boolean);
   if (unsupported.length) throw new Error(`target ${kind} cannot be configured with ${unsupported.join(", ")}`);
   return entry.create(options);

@@ -27,6 +27,8 @@ export async function createNodeTarget(options: TargetOptions): Promise<Target> 
   if (lifecycle.configText) await writeFile(config, lifecycle.configText);
   const configArgs = lifecycle.configText ? ["--config", config] : [];
   args.push(...lifecycle.serve, ...configArgs);
+  if (options.ui === false) args.push("--no-ui");
+  if (options.corsOrigins) args.push("--cors-origins", options.corsOrigins.join(","));
 
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...auth.env } });
   try {
