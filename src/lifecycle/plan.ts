@@ -4,9 +4,10 @@
  * rule), and mark everything the kept manifests reference.
  */
 import { parseDigest } from "../digest.ts";
-import { referrerKey, revisionKey, tagKey } from "../paths.ts";
+import { referrerKey, revisionKey, sweepMarkKey, tagKey } from "../paths.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { keptTags, ruleFor } from "./retention.ts";
+import { SWEEP_MARK_TTL_MS } from "./sweep-marks.ts";
 import { youngAfter, type GcState } from "./state.ts";
 import { listRevisionDigests, markManifest, readManifestRefs, readTags, readText, sweepKey, type ManifestRefs, type TagEntry } from "./walk.ts";
 
@@ -36,11 +37,11 @@ export async function planRepository(store: BlobStore, state: GcState, name: str
       if (!stat || stat.modifiedMs > youngAfter(state)) young.add(digest);
     }
     const reached = reachable(manifests, [...tags.map((t) => t.digest), ...young]);
-    for (const digest of digests.filter((d) => !reached.has(d))) {
-      if (options.dryRun || (await deleteRevision(store, state, name, digest, manifests.get(digest)!))) {
-        keep.delete(digest);
-        report.manifests.push(`${name}@${digest}`);
-      }
+    const unreached = digests.filter((d) => !reached.has(d));
+    const collected = options.dryRun ? unreached : await deleteRevisions(store, state, name, unreached, manifests);
+    for (const digest of collected) {
+      keep.delete(digest);
+      report.manifests.push(`${name}@${digest}`);
     }
   }
   // A manifest whose collection was refused (re-tagged, re-pushed) stays, and so does what it names.
@@ -67,18 +68,30 @@ async function deleteTag(store: BlobStore, name: string, entry: TagEntry): Promi
   return sweepKey(store, key, async () => (await readText(store, key)) === entry.text && (await store.head(key))?.modifiedMs === entry.pushedMs);
 }
 
-/** Collect an unreached manifest, unless it was re-pushed (young again) or a tag reaches it now. */
-async function deleteRevision(store: BlobStore, state: GcState, name: string, digest: string, refs: ManifestRefs): Promise<boolean> {
-  const d = parseDigest(digest);
-  const key = revisionKey(name, d);
-  const deleted = await sweepKey(store, key, async () => {
-    const stat = await store.head(key);
-    if (!stat || stat.modifiedMs > youngAfter(state)) return false;
-    return !(await readTags(store, name)).some((t) => t.digest === digest);
-  });
-  if (!deleted) return false;
-  if (refs.subject) await store.delete(referrerKey(name, parseDigest(refs.subject), d));
-  // If it is pushed again before the sweep, the sweep must read it as new (walk.ts, remark).
-  state.seen.delete(key);
-  return true;
+/**
+ * Collect unreached manifests under sweep marks: after the marks are up, the tags are read
+ * once more and each revision's write time again; one re-pushed (young) or tagged since stays.
+ */
+async function deleteRevisions(store: BlobStore, state: GcState, name: string, digests: string[], manifests: Map<string, ManifestRefs>): Promise<string[]> {
+  if (digests.length === 0) return [];
+  const keys = digests.map((digest) => revisionKey(name, parseDigest(digest)));
+  const markedAt = Date.now();
+  for (const key of keys) await store.put(sweepMarkKey(key), new Uint8Array(0));
+  const deleted: string[] = [];
+  try {
+    const tagged = new Set((await readTags(store, name)).map((t) => t.digest));
+    for (const [i, digest] of digests.entries()) {
+      const stat = await store.head(keys[i]!);
+      if (!stat || stat.modifiedMs > youngAfter(state) || tagged.has(digest)) continue;
+      if (Date.now() - markedAt > SWEEP_MARK_TTL_MS) break;
+      await store.delete(keys[i]!);
+      const subject = manifests.get(digest)!.subject;
+      if (subject) await store.delete(referrerKey(name, parseDigest(subject), parseDigest(digest)));
+      state.seen.delete(keys[i]!); // if it is pushed again before the sweep, the sweep reads it as new
+      deleted.push(digest);
+    }
+  } finally {
+    for (const key of keys) await store.delete(sweepMarkKey(key));
+  }
+  return deleted;
 }
