@@ -32,7 +32,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { registry, host = "127.0.0.1", port: wanted = 5000 } = options;
   const drain = new Drain();
   const listener = toRequestListener((request) => registry.fetch(request), options.accessLog);
-  const server = createServer({ keepAliveTimeout: 120_000 }, (req, res) => {
+  // Idle keep-alive connections outlive Go clients' 90 s, as on Node (runtimes/node/server.ts).
+  const server = createServer({ keepAliveTimeout: 120_000, headersTimeout: 121_000 }, (req, res) => {
     if (drain.closing) return void res.writeHead(503, { connection: "close", "retry-after": "1" }).end("shutting down");
     const done = drain.begin();
     res.once("close", done);
