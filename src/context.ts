@@ -2,6 +2,7 @@ import { createAccessCheck, type AccessCheck } from "./auth.ts";
 import { ByteCache } from "./byte-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
+import { PullThrough } from "./proxy/pull-through.ts";
 import type { BlobStore } from "./storage/blob-store.ts";
 
 /** Everything a route needs, built once per registry from its options. */
@@ -23,6 +24,8 @@ export interface Context {
   liveHashers: Map<string, { hasher: Hasher; size: number }>;
   /** Manifest bytes by digest (immutable), so a pull by tag reads two small objects, not three. */
   manifestBytes: ByteCache;
+  /** The pull-through cache, when upstreams are configured. */
+  proxy?: PullThrough;
 }
 
 export function createContext(options: RegistryOptions): Context {
@@ -46,5 +49,6 @@ export function createContext(options: RegistryOptions): Context {
     background,
     liveHashers: new Map(),
     manifestBytes: new ByteCache(16 * 1024 * 1024),
+    proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy) : undefined,
   };
 }

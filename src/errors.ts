@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   DENIED: { status: 403, message: "requested access to the resource is denied" },
   UNSUPPORTED: { status: 405, message: "the operation is unsupported" },
   TOOMANYREQUESTS: { status: 429, message: "too many requests" },
+  // distribution's errcode extra: the pull-through cache could not reach its upstream.
+  UNAVAILABLE: { status: 503, message: "service unavailable" },
   // Not in the spec's table, but the statuses the spec prescribes need a code too.
   RANGE_INVALID: { status: 416, message: "requested range not satisfiable" },
   PAYLOAD_TOO_LARGE: { status: 413, message: "payload too large" },

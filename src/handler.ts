@@ -1,7 +1,8 @@
-import { Router } from "itty-router";
+import { Router, type IRequest } from "itty-router";
 import { createContext } from "./context.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
-import type { RegistryOptions } from "./options.ts";
+import type { ProxyCounters, RegistryOptions } from "./options.ts";
+import { markCacheStatus, registerProxyRoutes } from "./proxy/routes.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
 import { registerCatalogRoutes } from "./routes/catalog.ts";
@@ -13,6 +14,8 @@ import { unsupported, type RegistryRouter } from "./routing.ts";
 
 export interface Registry {
   fetch(request: Request): Promise<Response>;
+  /** Pull-through cache counters (hits, misses, upstream bytes), when upstreams are configured; for metrics. */
+  proxyCounters(): ProxyCounters | undefined;
 }
 
 /** The whole registry as one portable `fetch` handler. */
@@ -21,14 +24,17 @@ export function createRegistry(options: RegistryOptions): Registry {
   const router: RegistryRouter = Router({
     catch: (error, request) => errorResponse(error, request.method),
     finally: [
-      (response: Response | undefined) => {
+      (response: Response | undefined, request: IRequest) => {
         response?.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+        if (response && ctx.proxy) markCacheStatus(ctx.proxy, request, response);
         return response;
       },
     ],
   });
   registerBaseRoutes(router, ctx);
   registerCatalogRoutes(router, ctx);
+  // Pull-through cache: fills the store for proxied repositories, then the normal routes answer.
+  if (ctx.proxy) registerProxyRoutes(router, ctx, ctx.proxy);
   // Uploads before blobs: "/blobs/uploads/" would otherwise read as a blob digest.
   registerUploadRoutes(router, ctx);
   registerBlobRoutes(router, ctx);
@@ -42,5 +48,9 @@ export function createRegistry(options: RegistryOptions): Registry {
   router.all("*", () => {
     throw new RegistryError("UNSUPPORTED", null, { status: 404, message: "no such endpoint" });
   });
-  return { fetch: (request) => router.fetch(request) as Promise<Response> };
+  const proxy = ctx.proxy;
+  return {
+    fetch: (request) => router.fetch(proxy ? proxy.rewriteNamespace(request) : request) as Promise<Response>,
+    proxyCounters: () => (proxy ? { ...proxy.counters } : undefined),
+  };
 }

@@ -5,6 +5,7 @@
  * so an option cannot exist in one place and not another. To add an option: add a row here
  * and a field to `Config` in src/config/schema.ts.
  */
+import { checkUpstreams } from "../proxy/upstreams.ts";
 import type { ValueKind } from "./values.ts";
 
 export type Command = "serve" | "gc" | "du";
@@ -57,6 +58,12 @@ export const OPTIONS: OptionSpec[] = [
   { key: "auth.anonymousPull", kind: "boolean", flag: "anonymous-pull", env: "BERTH_ANONYMOUS_PULL", default: false, help: "with --htpasswd, anyone may pull; pushing needs a user" },
   { key: "auth.readOnlyUsers", kind: "list", flag: "read-only", env: "BERTH_READ_ONLY_USERS", default: [], arg: "USERS", help: "comma-separated users who may pull but not push or delete" },
   { key: "auth.realm", kind: "string", flag: "realm", env: "BERTH_REALM", default: "Berth", arg: "NAME", help: "realm of the Basic challenge" },
+  // pull-through cache
+  { key: "proxy.upstreams", kind: "list", flag: "upstream", repeatable: true, env: "BERTH_UPSTREAM", default: [], arg: "[NS=]URL", check: checkUpstreams, help: "pull-through cache of URL (every repository), or of URL for names under NS/ (repeatable); credentials as https://user:pass@host" },
+  // The file's form of the same key: a list of URL / NS=URL strings or {namespace, url, username, password}.
+  { key: "proxy.upstreams", kind: "object", check: checkUpstreams, help: "upstreams (file): [{namespace, url, username, password}]" },
+  { key: "proxy.tagTtl", kind: "duration", flag: "upstream-tag-ttl", env: "BERTH_UPSTREAM_TAG_TTL", default: 300_000, arg: "DURATION", help: "how long a cached tag is served before it is revalidated upstream with a HEAD" },
+  { key: "proxy.timeout", kind: "duration", flag: "upstream-timeout", env: "BERTH_UPSTREAM_TIMEOUT", default: 15_000, arg: "DURATION", help: "an upstream that has not answered within this counts as down" },
 ];
 
 /** Every BERTH_* variable the table reads. */

@@ -2,6 +2,7 @@
  * The typed configuration every runtime builds from src/config/options.ts. Each field is a
  * row of that table (the dotted key is the path here); src/config/load.ts fills it.
  */
+import type { UpstreamOptions } from "../proxy/upstreams.ts";
 import type { FileRef } from "./values.ts";
 
 export interface Config {
@@ -17,4 +18,5 @@ export interface Config {
     readOnlyUsers: string[];
     realm: string;
   };
+  proxy: { upstreams: UpstreamOptions[]; /** ms */ tagTtl: number; /** ms */ timeout: number };
 }

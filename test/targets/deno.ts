@@ -50,6 +50,9 @@ export interface DenoServeOptions {
   htpasswdFile?: string;
   anonymousPull?: boolean;
   quiet?: boolean;
+  /** `--upstream` values; their hosts are added to --allow-net. */
+  upstreams?: string[];
+  upstreamTagTtlSeconds?: number;
 }
 
 /** `deno run` arguments for main.ts with exactly the permissions it needs. */
@@ -59,7 +62,7 @@ export function denoServeArgs(options: DenoServeOptions): string[] {
   const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : [])];
   const args = [
     "run", "--config", DENO_CONFIG, "--no-prompt",
-    `--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`,
+    `--allow-net=${[`${host.includes(":") ? `[${host}]` : host}:${port}`, ...(options.upstreams ?? []).map((u) => new URL(u.replace(/^[^/=]+=/, "")).host)].join(",")}`,
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${options.root}`,
     "--allow-env=BERTH_*",
@@ -68,6 +71,8 @@ export function denoServeArgs(options: DenoServeOptions): string[] {
   if (options.htpasswdFile) args.push("--htpasswd", options.htpasswdFile);
   if (options.anonymousPull) args.push("--anonymous-pull");
   if (options.quiet) args.push("--quiet");
+  for (const upstream of options.upstreams ?? []) args.push("--upstream", upstream);
+  if (options.upstreamTagTtlSeconds !== undefined) args.push("--upstream-tag-ttl", `${options.upstreamTagTtlSeconds}s`);
   return args;
 }
 
@@ -81,7 +86,7 @@ export async function createDenoTarget(options: TargetOptions): Promise<Target> 
     htpasswdFile = join(workDir, "htpasswd");
     await writeFile(htpasswdFile, options.auth.htpasswd);
   }
-  const args = denoServeArgs({ root: rootDir, htpasswdFile, anonymousPull: options.auth?.anonymousPull });
+  const args = denoServeArgs({ root: rootDir, htpasswdFile, anonymousPull: options.auth?.anonymousPull, upstreams: options.upstreams, upstreamTagTtlSeconds: options.upstreamTagTtlSeconds });
   const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
   try {
     return processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir);

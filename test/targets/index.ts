@@ -13,6 +13,9 @@ export interface TargetOptions {
   hooks?: RegistryHooks;
   uploadExpiryMs?: number;
   maxManifestBytes?: number;
+  /** Pull-through cache: `--upstream` values (`URL` or `NS=URL`), and the tag TTL in seconds. */
+  upstreams?: string[];
+  upstreamTagTtlSeconds?: number;
 }
 
 export interface Target {

@@ -24,6 +24,8 @@ export async function createNodeTarget(options: TargetOptions): Promise<Target> 
     args.push("--htpasswd", file);
   }
   if (options.auth?.anonymousPull) args.push("--anonymous-pull");
+  for (const upstream of options.upstreams ?? []) args.push("--upstream", upstream);
+  if (options.upstreamTagTtlSeconds !== undefined) args.push("--upstream-tag-ttl", `${options.upstreamTagTtlSeconds}s`);
 
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   try {

@@ -14,6 +14,8 @@ export async function createWorkerTarget(options: TargetOptions): Promise<Target
     BERTH_REALM: auth?.realm,
     BERTH_UPLOAD_EXPIRY: options.uploadExpiryMs === undefined ? undefined : String(options.uploadExpiryMs / 1000),
     BERTH_MAX_MANIFEST_BYTES: options.maxManifestBytes === undefined ? undefined : String(options.maxManifestBytes),
+    BERTH_UPSTREAM: options.upstreams?.join(","),
+    BERTH_UPSTREAM_TAG_TTL: options.upstreamTagTtlSeconds === undefined ? undefined : `${options.upstreamTagTtlSeconds}s`,
   };
   const bindings = Object.fromEntries(Object.entries(vars).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const worker = await startWorker("runtimes/cloudflare/worker.ts", bindings);
