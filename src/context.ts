@@ -24,6 +24,7 @@ export interface Context {
   liveHashers: Map<string, { hasher: Hasher; size: number }>;
   /** Manifest bytes by digest (immutable), so a pull by tag reads two small objects, not three. */
   manifestBytes: ByteCache;
+  sizedBody: (body: ReadableStream<Uint8Array>, size: number) => ReadableStream<Uint8Array>;
   /** The pull-through cache, when upstreams are configured. */
   proxy?: PullThrough;
 }
@@ -49,6 +50,7 @@ export function createContext(options: RegistryOptions): Context {
     background,
     liveHashers: new Map(),
     manifestBytes: new ByteCache(16 * 1024 * 1024),
+    sizedBody: options.sizedBody ?? ((body) => body),
     proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy) : undefined,
   };
 }

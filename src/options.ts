@@ -75,6 +75,11 @@ export interface RegistryOptions {
   maxManifestBytes?: number;
   /** Pull-through cache of upstream registries (repositories they serve cannot be pushed to). */
   proxy?: ProxyOptions;
+  /**
+   * Gives a streamed response body of known size its length, where setting Content-Length is
+   * not enough (Workers drop it for a plain stream: pass a FixedLengthStream). Default: as is.
+   */
+  sizedBody?: (body: ReadableStream<Uint8Array>, size: number) => ReadableStream<Uint8Array>;
   /** Lets runtimes keep background work (hooks, cleanup) alive, e.g. Workers' ctx.waitUntil. */
   waitUntil?: (promise: Promise<unknown>) => void;
 }

@@ -19,7 +19,7 @@ function registryFor(env: Env): Promise<Registry> {
   let registry = registries.get(env);
   if (!registry) {
     const waitUntil = (promise: Promise<unknown>) => requestContext.getStore()?.waitUntil(promise);
-    registry = registryOptionsOf(env, waitUntil).then((options) => createRegistry({ ...options, hasher: createWorkersHasher }));
+    registry = registryOptionsOf(env, waitUntil).then((options) => createRegistry({ ...options, hasher: createWorkersHasher, sizedBody: (body, size) => body.pipeThrough(new FixedLengthStream(size)) }));
     registries.set(env, registry);
   }
   return registry;

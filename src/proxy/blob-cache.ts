@@ -42,8 +42,9 @@ export async function serveProxiedBlob(ctx: Context, proxy: PullThrough, proxied
     });
     const { body, size } = await ready;
     const headers = new Headers({ "Docker-Content-Digest": digest.value, "Content-Type": BLOB_TYPE, "X-Berth-Cache": "miss" });
-    if (size !== undefined) headers.set("Content-Length", String(size));
-    return new Response(body, { headers });
+    if (size === undefined) return new Response(body, { headers });
+    headers.set("Content-Length", String(size));
+    return new Response(ctx.sizedBody(body, size), { headers });
   }
   // Another request is fetching it (or this one wants a range): wait for the fill, then serve from the store.
   await (running ?? startFill(ctx, proxy, proxied, name, digest, path));
