@@ -84,31 +84,65 @@ function startFill(
     const size = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
     const [first, second] = toClient ? teeBounded(response.body, 2) : [response.body];
     const toStore = (second ?? first!).pipeThrough(verifyBlob(ctx.hasher(digest.algorithm), digest, size, (n) => (proxy.counters.upstreamBytes += n)));
-    toClient?.({ body: first!, size });
-    const bytes = await ctx.store.put(blobKey(digest), toStore, { size });
-    await linkBlob(ctx, name, digest);
-    ctx.emit("onCacheFill", { name, digest: digest.value, size: bytes, upstream, ms: Date.now() - started });
+    const stored = (async () => {
+      const bytes = await ctx.store.put(blobKey(digest), toStore, { size });
+      await linkBlob(ctx, name, digest);
+      ctx.emit("onCacheFill", { name, digest: digest.value, size: bytes, upstream, ms: Date.now() - started });
+    })();
+    toClient?.({ body: first!.pipeThrough(endAfter(stored)), size });
+    await stored;
   });
   // Workers: keep the isolate alive until the fill ends, even once the client has its bytes.
   ctx.background(() => done.catch((error) => console.warn(`berth: cache fill of ${digest.value} from ${upstream} abandoned: ${(error as Error).message}`)));
   return done;
 }
 
-/** Hash and count the bytes on their way to the store; at the end, fail unless they are the blob. */
+/**
+ * The client's last chunk is sent only once the store has the blob (a moment after the last byte), so a
+ * pull that finished finds it cached, and bytes that failed verification fail the client too.
+ * Any other store failure (a full disk) leaves the client's complete, correct copy alone.
+ */
+function endAfter(stored: Promise<void>): TransformStream<Uint8Array, Uint8Array> {
+  stored.catch(() => {}); // observed in flush, or by the fill's caller
+  let held: Uint8Array | undefined; // the last chunk waits for the verdict, so a bad blob arrives short
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (held) controller.enqueue(held);
+      held = chunk;
+    },
+    async flush(controller) {
+      try {
+        await stored;
+      } catch (error) {
+        if (error instanceof RegistryError && error.code === "DIGEST_INVALID") throw error;
+      }
+      if (held) controller.enqueue(held);
+    },
+  });
+}
+
+/**
+ * Hash and count the bytes on their way to the store; at the end, fail unless they are the
+ * blob. The last chunk is held back until the check passes: a store that commits once it has
+ * the announced size (R2 behind a FixedLengthStream) never sees a complete unverified body.
+ */
 function verifyBlob(hasher: Hasher, digest: Digest, size: number | undefined, onBytes: (n: number) => void): TransformStream<Uint8Array, Uint8Array> {
   let count = 0;
+  let held: Uint8Array | undefined;
   return new TransformStream({
     transform(chunk, controller) {
       count += chunk.byteLength;
       onBytes(chunk.byteLength);
       hasher.update(chunk);
-      controller.enqueue(chunk);
+      if (held) controller.enqueue(held);
+      held = chunk;
     },
-    async flush() {
+    async flush(controller) {
       const actual = `${digest.algorithm}:${await hasher.digest()}`;
       if ((size !== undefined && count !== size) || actual !== digest.value) {
         throw new RegistryError("DIGEST_INVALID", { expected: digest.value, actual, size: count }, { status: 502, message: "upstream sent bytes that do not match the digest" });
       }
+      if (held) controller.enqueue(held);
     },
   });
 }

@@ -109,7 +109,10 @@ async function forgetTag(ctx: Context, name: string, tag: string): Promise<void>
 
 /** tags/list of a proxied repository comes from the upstream; the cached tags when it is down. */
 export async function listProxiedTags(ctx: Context, proxy: PullThrough, proxied: Proxied, request: Request, name: string): Promise<Response | undefined> {
-  const query = new URL(request.url).search;
+  // Only the pagination parameters go upstream.
+  const params = new URL(request.url).searchParams;
+  const forwarded = new URLSearchParams([...params].filter(([key]) => key === "n" || key === "last"));
+  const query = forwarded.size ? `?${forwarded}` : "";
   try {
     const response = await proxied.client.request(`/v2/${proxied.remote}/tags/list${query}`, { method: "GET", scope: proxied.scope });
     if (response.status === 404) {

@@ -20,6 +20,8 @@ export interface TestUpstream {
   auth: "none" | "basic" | "bearer";
   /** Cut the next GET of a blob body after this many bytes (the connection dies). */
   cutNextBlobAfter?: number;
+  /** Flip a byte of the next blob body: the upstream sends bytes that do not match the digest. */
+  corruptNextBlob?: boolean;
   /** Answer every request with this status (e.g. 503) instead of the registry. */
   failWith?: number;
   stop(): Promise<void>;
@@ -57,6 +59,12 @@ export async function startTestUpstream(): Promise<TestUpstream> {
         return new Response(null, { status: 401, headers: { "WWW-Authenticate": `Bearer realm="${up.url}/token",service="test-upstream"${scope}` } });
       }
       const response = await inner.fetch(new Request(request.url, { method: request.method, headers: request.headers }));
+      if (up.corruptNextBlob && request.method === "GET" && url.pathname.includes("/blobs/") && response.body) {
+        up.corruptNextBlob = false;
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        bytes[0] ^= 0xff;
+        return new Response(bytes, { headers: response.headers });
+      }
       const cut = up.cutNextBlobAfter;
       if (cut !== undefined && request.method === "GET" && url.pathname.includes("/blobs/") && response.body) {
         up.cutNextBlobAfter = undefined;

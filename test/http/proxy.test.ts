@@ -125,6 +125,19 @@ describeTargets("pull-through cache", (kind) => {
     expect(sha256(bytes)).toBe(digest);
   });
 
+  it("upstream sends bytes that do not match the digest: the client's copy fails, nothing is cached, the next GET refetches", async () => {
+    const name = uniqueName("corrupt");
+    const bytes = randomBytes(2 * 1024 * 1024);
+    const digest = await pushBlob(up.direct, name, bytes);
+    up.corruptNextBlob = true;
+    const bad = await cache.fetch(`/v2/up/${name}/blobs/${digest}`);
+    await expect(bad.arrayBuffer()).rejects.toThrow();
+    const before = up.count(new RegExp(`^GET /v2/${name}/blobs/`));
+    const good = await cache.fetch(`/v2/up/${name}/blobs/${digest}`);
+    expect(fingerprint(await bodyBytes(good))).toBe(fingerprint(bytes));
+    expect(up.count(new RegExp(`^GET /v2/${name}/blobs/`)) - before).toBe(1);
+  });
+
   it("upstream stopped: a cached tag past its TTL is served stale (X-Berth-Cache, Warning), blobs too; an uncached tag is a quick 503", async () => {
     const name = uniqueName("stale");
     const image = await pushImage(up.direct, name, "v1");
