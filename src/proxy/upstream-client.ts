@@ -139,6 +139,7 @@ export class UpstreamUnavailable extends RegistryError {
 }
 
 function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  // fetch (undici) wraps the socket error in `cause`; node:http throws it as is.
+  const failure = error as { code?: string; cause?: { code?: string; message?: string } } | undefined;
+  return failure?.cause?.code ?? failure?.code ?? failure?.cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
