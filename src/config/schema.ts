@@ -3,7 +3,8 @@
  * row of that table (the dotted key is the path here); src/config/load.ts fills it.
  */
 import type { UpstreamOptions } from "../proxy/upstreams.ts";
-import type { FileRef } from "./values.ts";
+import type { TrustedIssuerConfig } from "./options.ts";
+import type { DocumentRef, FileRef } from "./values.ts";
 
 export interface Config {
   /** The configuration file this was read from, if any. */
@@ -14,9 +15,23 @@ export interface Config {
   manifests: { maxBytes: number };
   auth: {
     htpasswd?: FileRef;
+    policy?: DocumentRef;
     anonymousPull: boolean;
     readOnlyUsers: string[];
+    /** ms */
+    reloadInterval: number;
     realm: string;
+    token: {
+      /** ms */
+      lifetime: number;
+      /** ms */
+      refreshLifetime: number;
+      key?: FileRef;
+      issuer: string;
+      service: string;
+      realm?: string;
+      trust?: TrustedIssuerConfig[];
+    };
   };
   proxy: { upstreams: UpstreamOptions[]; /** ms */ tagTtl: number; /** ms */ timeout: number };
 }

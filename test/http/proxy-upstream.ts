@@ -41,6 +41,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
 
   const front: Registry = {
     proxyCounters: () => undefined,
+    reload: async () => {},
     async fetch(request) {
       const url = new URL(request.url);
       up.requests.push(`${request.method} ${url.pathname}`);
