@@ -5,6 +5,7 @@
  * body in the middle, and can be stopped and started again on the same port.
  */
 import type { AddressInfo } from "node:net";
+import bcrypt from "bcryptjs";
 import { createRegistry, MemoryStore, type Registry } from "../../src/index.ts";
 import { serve, type RunningServer } from "../../runtimes/node/server.ts";
 import type { Target } from "../targets/index.ts";
@@ -16,8 +17,11 @@ export interface TestUpstream {
   /** Requests seen, as `METHOD /path` (query left out). */
   requests: string[];
   count(pattern: RegExp): number;
-  /** "none": open; "basic": user/pass; "bearer": tokens from /token for user/pass. */
-  auth: "none" | "basic" | "bearer";
+  /**
+   * "none": open; "basic": user/pass; "bearer": tokens from this front's /token for user/pass;
+   * "berth": Berth's own token auth (htpasswd, its /auth/token issuer) on the same store.
+   */
+  auth: "none" | "basic" | "bearer" | "berth";
   /** Cut the next GET of a blob body after this many bytes (the connection dies). */
   cutNextBlobAfter?: number;
   /** Flip a byte of the next blob body: the upstream sends bytes that do not match the digest. */
@@ -33,7 +37,9 @@ export const UPSTREAM_USER = "mirror";
 export const UPSTREAM_PASSWORD = "s3cret-Pa55";
 
 export async function startTestUpstream(): Promise<TestUpstream> {
-  const inner = createRegistry({ store: new MemoryStore() });
+  const store = new MemoryStore();
+  const inner = createRegistry({ store });
+  const withTokens = createRegistry({ store, auth: { htpasswd: `${UPSTREAM_USER}:${bcrypt.hashSync(UPSTREAM_PASSWORD, 4)}\n` } });
   let tokenCount = 0;
   const expected = `Basic ${Buffer.from(`${UPSTREAM_USER}:${UPSTREAM_PASSWORD}`).toString("base64")}`;
   let server: RunningServer | undefined;
@@ -47,6 +53,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
       up.requests.push(`${request.method} ${url.pathname}`);
       if (up.failWith) return new Response("down", { status: up.failWith });
       const authorization = request.headers.get("authorization");
+      if (up.auth === "berth") return withTokens.fetch(new Request(request.url, { method: request.method, headers: request.headers }));
       if (url.pathname === "/token") {
         if (authorization !== expected) return new Response("bad credentials", { status: 401 });
         return Response.json({ token: `token-${++tokenCount}-${url.searchParams.get("scope")}`, expires_in: 300 });

@@ -88,6 +88,20 @@ describeTargets("pull-through cache", (kind) => {
     expect(up.count(/^GET \/token$/) - tokensBefore).toBe(1);
   });
 
+  it("Berth upstream with its own token auth: the cache logs in at /auth/token with the configured credentials, once per scope", async () => {
+    const name = uniqueName("berthauth");
+    const image = await pushImage(up.direct, name, "v1", { layerCount: 2 });
+    up.auth = "berth";
+    const tokensBefore = up.count(/^GET \/auth\/token$/);
+    const manifest = await cache.fetch(`/v2/up/${name}/manifests/v1`);
+    expect(manifest.status).toBe(200);
+    expect(manifest.headers.get("docker-content-digest")).toBe(image.digest);
+    for (const [i, layer] of image.layers.entries()) {
+      expect(fingerprint(await bodyBytes(await cache.fetch(`/v2/up/${name}/blobs/${layer.digest}`)))).toBe(fingerprint(image.layerBytes[i]));
+    }
+    expect(up.count(/^GET \/auth\/token$/) - tokensBefore).toBe(1);
+  });
+
   it("Basic upstream: credentials from the --upstream URL", async () => {
     const name = uniqueName("basic");
     const image = await pushImage(up.direct, name, "v1");
