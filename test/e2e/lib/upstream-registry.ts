@@ -19,7 +19,7 @@ export interface UpstreamRegistry {
   /** The counting front: what the cache is pointed at. */
   frontUrl: string;
   requests: string[];
-  /** SIGKILL distribution once this many bytes of one blob body went through the front. */
+  /** SIGKILL distribution once this many bytes of the next blob body longer than that went through the front. */
   killDuringNextBlob(afterBytes: number): void;
   stopFront(): Promise<void>;
   startFront(): Promise<void>;
@@ -56,8 +56,9 @@ auth:
     up.requests.push(`${req.method} ${req.url?.split('?')[0]}`);
     const out = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      // Only a blob body longer than the limit (not the small config fetched alongside it).
       const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && upRes.statusCode === 200;
-      const limit = isBlob ? killAfter : undefined;
+      const limit = isBlob && killAfter !== undefined && Number(upRes.headers['content-length'] ?? 0) > killAfter ? killAfter : undefined;
       if (limit !== undefined) killAfter = undefined;
       let seen = 0;
       upRes.on('data', (chunk: Buffer) => {
