@@ -121,6 +121,27 @@ describeTargets("pull-through cache", (kind) => {
     expect(up.count(new RegExp(`^GET /v2/${name}/blobs/`)) - before).toBe(1);
   });
 
+  it("GET /v2/up/<name>/blobs/<digest>, client gone after the first bytes: the fill goes on, the next GET is a hit", async () => {
+    const name = uniqueName("gone");
+    const bytes = randomBytes(8 * 1024 * 1024);
+    const digest = await pushBlob(up.direct, name, bytes);
+    const res = await cache.fetch(`/v2/up/${name}/blobs/${digest}`);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    const before = up.count(new RegExp(`^GET /v2/${name}/blobs/`));
+    for (let i = 0; i < 50; i++) {
+      const head = await cache.fetch(`/v2/up/${name}/blobs/${digest}`, { method: "HEAD" });
+      if (head.headers.get("x-berth-cache") === "hit") break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const again = await cache.fetch(`/v2/up/${name}/blobs/${digest}`);
+    expect(again.headers.get("x-berth-cache")).toBe("hit");
+    expect(fingerprint(await bodyBytes(again))).toBe(fingerprint(bytes));
+    expect(up.count(new RegExp(`^GET /v2/${name}/blobs/`)) - before).toBe(0);
+  });
+
   it("upstream killed mid-blob: the client gets an error, nothing half-cached is served, a retry succeeds", async () => {
     const name = uniqueName("cut");
     const bytes = randomBytes(4 * 1024 * 1024);
