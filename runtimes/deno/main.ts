@@ -15,6 +15,12 @@ async function run(command: Command, config: Config): Promise<void> {
   if (Deno.permissions.querySync({ name: "write", path: root }).state !== "granted") {
     console.error(`berth: no --allow-write for ${root}: pulls work, pushes will fail`);
   }
+  for (const { url } of config.proxy.upstreams) {
+    const host = new URL(url).host;
+    if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+      console.error(`berth: no --allow-net for ${host}: pulls through the cache of ${url} will fail`);
+    }
+  }
   const registry = await createDenoRegistry(config);
   const { host, port, accessLog } = config.server;
   const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
