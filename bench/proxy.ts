@@ -55,8 +55,10 @@ try {
     const miss = await timePull(cache.url, repo, blob);
     await waitForFill(cache.url, repo, blob.digest);
     const direct = await timePull(upstream.url, repo, blob);
-    const hit = await timePull(cache.url, repo, blob);
-    const normal = await timePull(plain.url, repo, blob);
+    // Alternate which of the two store reads goes first, so neither always meets a warmer machine.
+    const [hit, normal] = run % 2
+      ? [await timePull(cache.url, repo, blob), await timePull(plain.url, repo, blob)]
+      : [await timePull(plain.url, repo, blob), await timePull(cache.url, repo, blob)].reverse() as [number, number];
     if (run === 0) continue; // warm-up: JIT, page cache, connections
     log(`run ${run}: direct ${direct.toFixed(0)}  miss ${miss.toFixed(0)}  hit ${hit.toFixed(0)}  normal ${normal.toFixed(0)}`);
     figures.direct!.push(direct);
