@@ -89,4 +89,32 @@ describe("teeBounded", () => {
     await expect(readAll(c!)).rejects.toThrow("upstream died");
     await expect(readAll(d!)).rejects.toThrow("upstream died");
   });
+
+  it("a source that stalls fails both branches after the idle time; a branch slower than that does not", async () => {
+    let sent = 0;
+    const stalling = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 2) controller.enqueue(new Uint8Array(10));
+        return new Promise(() => {}); // then nothing, ever (a hung upstream)
+      },
+    });
+    const started = Date.now();
+    const [a, b] = teeBounded(stalling, 2, 1024, { ms: 200, error: () => new Error("stalled") });
+    await expect(readAll(a!)).rejects.toThrow("stalled");
+    await expect(readAll(b!)).rejects.toThrow("stalled");
+    expect(Date.now() - started).toBeLessThan(2000);
+
+    const { stream } = countingSource(4 * CHUNK);
+    const [fast, slow] = teeBounded(stream, 2, CHUNK, { ms: 100, error: () => new Error("stalled") });
+    const slowRead = (async () => {
+      let bytes = 0;
+      for await (const chunk of slow as unknown as AsyncIterable<Uint8Array>) {
+        bytes += chunk.byteLength;
+        await new Promise((resolve) => setTimeout(resolve, 150)); // slower than the idle time
+      }
+      return bytes;
+    })();
+    expect(await Promise.all([readAll(fast!), slowRead])).toEqual([4 * CHUNK, 4 * CHUNK]);
+  });
 });
+

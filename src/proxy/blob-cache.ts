@@ -15,6 +15,7 @@ import { blobKey } from "../paths.ts";
 import { linkBlob, statLinkedBlob } from "../repository.ts";
 import { upstreamStatusError, type Proxied, type PullThrough } from "./pull-through.ts";
 import { teeBounded } from "./tee.ts";
+import { UpstreamUnavailable } from "./upstream-client.ts";
 
 const BLOB_TYPE = "application/octet-stream";
 
@@ -82,7 +83,9 @@ function startFill(
     if (!response.ok || !response.body) throw await upstreamStatusError(response, digest.value);
     const declared = response.headers.get("content-length");
     const size = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
-    const [first, second] = toClient ? teeBounded(response.body, 2) : [response.body];
+    const timeoutMs = proxied.client.timeoutMs;
+    const stalled = () => new UpstreamUnavailable(`upstream ${upstream} sent no bytes of ${digest.value} for ${timeoutMs / 1000}s`);
+    const [first, second] = teeBounded(response.body, toClient ? 2 : 1, undefined, { ms: timeoutMs, error: stalled });
     const toStore = (second ?? first!).pipeThrough(verifyBlob(ctx.hasher(digest.algorithm), digest, size, (n) => (proxy.counters.upstreamBytes += n)));
     const stored = (async () => {
       const bytes = await ctx.store.put(blobKey(digest), toStore, { size });

@@ -5,8 +5,16 @@
  * live branch holds less than `highWaterBytes`, so memory stays bounded and the branches move
  * together. A cancelled branch is dropped (the client went away: the cache fill goes on);
  * when every branch is cancelled the source is cancelled too. A source error errors all.
+ * With `idle`, a read of the source that brings nothing for `idle.ms` fails everything with
+ * `idle.error()` (an upstream that stalls mid-body); time spent waiting for a slow branch
+ * does not count, since the source is not being read then.
  */
-export function teeBounded(source: ReadableStream<Uint8Array>, count: number, highWaterBytes = 1024 * 1024): ReadableStream<Uint8Array>[] {
+export function teeBounded(
+  source: ReadableStream<Uint8Array>,
+  count: number,
+  highWaterBytes = 1024 * 1024,
+  idle?: { ms: number; error: () => Error },
+): ReadableStream<Uint8Array>[] {
   const reader = source.getReader();
   const live = new Set<number>();
   const controllers: ReadableStreamDefaultController<Uint8Array>[] = [];
@@ -20,7 +28,7 @@ export function teeBounded(source: ReadableStream<Uint8Array>, count: number, hi
     pumping = true;
     try {
       while (live.size > 0 && roomInAll()) {
-        const { done, value } = await reader.read();
+        const { done, value } = idle ? await readWithin(reader, idle.ms, idle.error) : await reader.read();
         if (done) {
           finished = true;
           for (const i of live) controllers[i]!.close();
@@ -31,6 +39,7 @@ export function teeBounded(source: ReadableStream<Uint8Array>, count: number, hi
     } catch (error) {
       finished = true;
       for (const i of live) controllers[i]!.error(error);
+      reader.cancel(error).catch(() => {});
     } finally {
       pumping = false;
     }
@@ -57,4 +66,14 @@ export function teeBounded(source: ReadableStream<Uint8Array>, count: number, hi
       new ByteLengthQueuingStrategy({ highWaterMark: highWaterBytes }),
     ),
   );
+}
+
+async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number, error: () => Error): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)));
+  try {
+    return await Promise.race([reader.read(), timeout]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
 }

@@ -34,7 +34,7 @@ export class UpstreamClient {
   constructor(
     readonly options: UpstreamOptions,
     private readonly fetchUpstream: FetchFunction,
-    private readonly timeoutMs: number,
+    readonly timeoutMs: number,
   ) {}
 
   /** The upstream's response to `path` (e.g. `/v2/library/alpine/manifests/3`), authenticated for `scope`. */
