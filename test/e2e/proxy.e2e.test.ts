@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertClients, hasClients, skipWithout, timed, which } from './lib/clients.ts';
 import { startContainerd } from './lib/containerd.ts';
@@ -147,6 +148,28 @@ describe.skipIf(skipWithout('skopeo', 'docker-registry'))('pull-through cache (d
       expect(spaced.daemon.logs.some((l) => l.includes(`/v2/${repo}/manifests/v1?ns=docker.io`))).toBe(true);
     } finally {
       await ctrd.stop();
+    }
+  }, T);
+
+  it('Berth as the upstream, with its token auth (htpasswd): skopeo pulls through the cache with the upstream digests', async () => {
+    const htpasswd = join(tempDir('upstream-berth'), 'htpasswd');
+    writeFileSync(htpasswd, `${UP_USER}:${bcrypt.hashSync(UP_PASSWORD, 10)}\n`);
+    const upstreamBerth = await startBerth('--htpasswd', htpasswd);
+    const cache = await startBerth('--upstream', upstreamBerth.url.replace('http://', `http://${UP_USER}:${UP_PASSWORD}@`));
+    try {
+      const repo = uniqueRepo('proxy-berth');
+      const img = await randomImageLayout(tempDir('layout'), 'v1', 2, 200_000);
+      const env = containersEnv('proxy-berth', [upstreamBerth.host, cache.host]);
+      await env.skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', `${UP_USER}:${UP_PASSWORD}`, '--preserve-digests', `oci:${img.layout.dir}:v1`, `docker://${upstreamBerth.host}/${repo}:v1`]);
+      const out = join(tempDir('pulled'), 'layout');
+      await timed(SUITE, 'skopeo copy through a cache of a token-auth Berth', () =>
+        env.skopeo(['copy', '--src-tls-verify=false', `docker://${cache.host}/${repo}:v1`, `oci:${out}:v1`]));
+      expect(await expectSameImage(img.layout.dir, 'v1', out, 'v1')).toBe(4);
+      expect(upstreamBerth.daemon.logs.some((l) => /GET \/auth\/token\S* 200/.test(l))).toBe(true);
+      expect(cache.daemon.logs.filter((l) => l.includes(UP_PASSWORD))).toEqual([]);
+    } finally {
+      await cache.daemon.stop();
+      await upstreamBerth.daemon.stop();
     }
   }, T);
 
