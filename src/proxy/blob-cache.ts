@@ -48,7 +48,11 @@ export async function serveProxiedBlob(ctx: Context, proxy: PullThrough, proxied
     return new Response(ctx.sizedBody(body, size), { headers });
   }
   // Another request is fetching it (or this one wants a range): wait for the fill, then serve from the store.
-  await (running ?? startFill(ctx, proxy, proxied, name, digest, path));
+  await (running ?? startFill(ctx, proxy, proxied, name, digest, path)).catch((error: unknown) => {
+    // A fill that died mid-body failed with whatever broke the stream: say what it means here.
+    if (error instanceof RegistryError) throw error;
+    throw new UpstreamUnavailable(`upstream ${proxied.client.options.url} failed while sending ${digest.value}: ${(error as Error).message}`);
+  });
   await linkBlob(ctx, name, digest);
   return undefined;
 }

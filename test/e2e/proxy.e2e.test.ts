@@ -106,16 +106,20 @@ describe.skipIf(skipWithout('skopeo', 'docker-registry'))('pull-through cache (d
     const img = await pushUpstream(repo, 1, 48 * 1024 * 1024);
     const layer = img.layers[0]!.desc;
     up.killDuringNextBlob(8 * 1024 * 1024);
-    const killed = await timed(SUITE, 'skopeo copy, upstream killed mid-blob', () =>
-      c.skopeo(['copy', '--src-tls-verify=false', '--retry-times', '0', `docker://${spaced.host}/up/${repo}:v1`, `oci:${join(tempDir('killed'), 'l')}:v1`], { allowFail: true, timeoutMs: 120_000 }));
-    expect(killed.code).not.toBe(0);
-    // The upstream is dead: the blob must not be served from a partial copy.
-    const blob = await fetch(`${spaced.url}/v2/up/${repo}/blobs/${layer.digest}`);
-    expect(blob.status).toBe(503);
-    await blob.body?.cancel();
-    await up.startDistribution();
-    const out = await timed(SUITE, 'skopeo copy, retry after restart', () => pullToLayout(`${spaced.host}/up/${repo}:v1`));
-    expect(await expectSameImage(img.layout.dir, 'v1', out, 'v1')).toBe(3);
+    try {
+      const killed = await timed(SUITE, 'skopeo copy, upstream killed mid-blob', () =>
+        c.skopeo(['copy', '--src-tls-verify=false', '--retry-times', '0', `docker://${spaced.host}/up/${repo}:v1`, `oci:${join(tempDir('killed'), 'l')}:v1`], { allowFail: true, timeoutMs: 120_000 }));
+      expect(killed.code).not.toBe(0);
+      // The upstream is dead: the blob must not be served from a partial copy.
+      const blob = await fetch(`${spaced.url}/v2/up/${repo}/blobs/${layer.digest}`);
+      expect(blob.status).toBe(503);
+      await blob.body?.cancel();
+      await up.startDistribution();
+      const out = await timed(SUITE, 'skopeo copy, retry after restart', () => pullToLayout(`${spaced.host}/up/${repo}:v1`));
+      expect(await expectSameImage(img.layout.dir, 'v1', out, 'v1')).toBe(3);
+    } finally {
+      await up.startDistribution(); // for the tests after this one, whatever happened here
+    }
   }, T);
 
   it.skipIf(!which('dockerd') && process.env.REQUIRE_CLIENTS !== '1')('docker with registry-mirrors pulls busybox (the upstream holds library/busybox)', async () => {
@@ -173,7 +177,13 @@ describe.skipIf(skipWithout('skopeo', 'docker-registry'))('pull-through cache (d
     }
   }, T);
 
-  it('the upstream password appears in no log line of either cache', () => {
+  it('the upstream password appears in no log line of either cache', async () => {
+    // Requests that make both caches authenticate at the upstream (a tag it does not have).
+    for (const url of [`${mirror.url}/v2/e2e/nothing/manifests/v1`, `${spaced.url}/v2/up/e2e/nothing/manifests/v1`]) {
+      const res = await fetch(url);
+      expect(res.status).toBe(404);
+      await res.body?.cancel();
+    }
     const logs = [...mirror.daemon.logs, ...spaced.daemon.logs];
     expect(logs.some((l) => l.includes('/v2/'))).toBe(true); // the access logs were captured
     expect(logs.filter((l) => l.includes(UP_PASSWORD))).toEqual([]);

@@ -24,6 +24,8 @@ export interface TestUpstream {
   auth: "none" | "basic" | "bearer" | "berth";
   /** Cut the next GET of a blob body after this many bytes (the connection dies). */
   cutNextBlobAfter?: number;
+  /** With cutNextBlobAfter: the cut waits for this (the body stalls until then). */
+  holdCut?: Promise<void>;
   /** Flip a byte of the next blob body: the upstream sends bytes that do not match the digest. */
   corruptNextBlob?: boolean;
   /** Answer every request with this status (e.g. 503) instead of the registry. */
@@ -76,7 +78,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
       const cut = up.cutNextBlobAfter;
       if (cut !== undefined && request.method === "GET" && url.pathname.includes("/blobs/") && response.body) {
         up.cutNextBlobAfter = undefined;
-        return new Response(cutAfter(response.body, cut), { headers: response.headers });
+        return new Response(cutAfter(response.body, cut, up.holdCut), { headers: response.headers });
       }
       return response;
     },
@@ -108,7 +110,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
 }
 
 /** The first `limit` bytes of `body`, then an error: the connection is reset mid-body. */
-function cutAfter(body: ReadableStream<Uint8Array>, limit: number): ReadableStream<Uint8Array> {
+function cutAfter(body: ReadableStream<Uint8Array>, limit: number, hold?: Promise<void>): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let sent = 0;
   return new ReadableStream({
@@ -121,6 +123,7 @@ function cutAfter(body: ReadableStream<Uint8Array>, limit: number): ReadableStre
         await reader.cancel();
         // Let the partial bytes go out before the connection dies.
         await new Promise((resolve) => setTimeout(resolve, 50));
+        await hold;
         return controller.error(new Error("upstream killed mid-blob"));
       }
       sent += value.byteLength;

@@ -142,6 +142,31 @@ describeTargets("pull-through cache", (kind) => {
     expect(up.count(new RegExp(`^GET /v2/${name}/blobs/`)) - before).toBe(0);
   });
 
+  it("upstream dies mid-blob with a second GET waiting for the same fill: the first download fails, the second gets 503 UNAVAILABLE", async () => {
+    const name = uniqueName("waiter");
+    const bytes = randomBytes(4 * 1024 * 1024);
+    const digest = await pushBlob(up.direct, name, bytes);
+    let release!: () => void;
+    up.holdCut = new Promise((resolve) => (release = resolve));
+    up.cutNextBlobAfter = 1024 * 1024;
+    try {
+      const first = await cache.fetch(`/v2/up/${name}/blobs/${digest}`);
+      expect(first.status).toBe(200);
+      const reader = first.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      const second = cache.fetch(`/v2/up/${name}/blobs/${digest}`);
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // time for the second GET to reach the cache and wait on the fill
+      release();
+      await expect((async () => { for (;;) if ((await reader.read()).done) return; })()).rejects.toThrow();
+      const [error] = await expectError(await second, 503, "UNAVAILABLE");
+      expect(error!.message).toMatch(/^upstream http:\/\/127.0.0.1:\d+ failed while sending sha256:[0-9a-f]{64}: /);
+    } finally {
+      up.holdCut = undefined;
+      release();
+    }
+    expect(up.count(new RegExp(`^GET /v2/${name}/blobs/`))).toBe(1);
+  });
+
   it("upstream killed mid-blob: the client gets an error, nothing half-cached is served, a retry succeeds", async () => {
     const name = uniqueName("cut");
     const bytes = randomBytes(4 * 1024 * 1024);

@@ -94,6 +94,7 @@ auth:
       await new Promise<void>((resolve) => s.close(() => resolve()));
     },
     async startDistribution() {
+      if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null) return; // already running
       daemon = startDaemon('docker-registry', ['serve', config]);
       await waitForHttp(`http://127.0.0.1:${port}/v2/`, 30_000, () => daemon?.child.exitCode === null);
     },
