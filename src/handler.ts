@@ -1,5 +1,6 @@
 import { Router, type IRequest, type RouteEntry } from "itty-router";
 import { createContext, type Context } from "./context.ts";
+import { withCors } from "./cors.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
 import type { ProxyCounters, RegistryOptions } from "./options.ts";
 import { markCacheStatus, withPullThrough } from "./proxy/routes.ts";
@@ -12,6 +13,7 @@ import { registerTagRoutes } from "./routes/tags.ts";
 import { registerTokenRoutes } from "./routes/token.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { accessOf, compileRows, matchRow, RouteTable, type CompiledRow } from "./routing.ts";
+import { registerUiRoutes } from "./ui/routes.ts";
 
 export interface Registry {
   fetch(request: Request): Promise<Response>;
@@ -34,6 +36,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   registerTagRoutes(table, ctx);
   registerReferrerRoutes(table, ctx);
   registerTokenRoutes(table, ctx);
+  if (options.ui !== false) registerUiRoutes(table, ctx);
 
   // Pull-through cache: in front of each handler, fills the store for proxied repositories (then the row answers).
   const proxy = ctx.proxy;
@@ -51,11 +54,8 @@ export function createRegistry(options: RegistryOptions): Registry {
       },
     ],
   });
-  return {
-    fetch: (request) => router.fetch(proxy ? proxy.rewriteNamespace(request) : request) as Promise<Response>,
-    reload: () => ctx.reloadAuth(),
-    proxyCounters: () => (proxy ? { ...proxy.counters } : undefined),
-  };
+  const fetch = withCors(options.corsOrigins ?? [], (request) => router.fetch(proxy ? proxy.rewriteNamespace(request) : request) as Promise<Response>);
+  return { fetch, reload: () => ctx.reloadAuth(), proxyCounters: () => (proxy ? { ...proxy.counters } : undefined) };
 }
 
 /**

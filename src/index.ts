@@ -15,3 +15,7 @@ export type { Config } from "./config/schema.ts";
 export { ConfigError, type FileRef } from "./config/values.ts";
 export { registryOptionsFrom, type RuntimeParts } from "./config/registry-options.ts";
 export { VERSION } from "./version.ts";
+export {
+  collectGarbage, collectGarbageSlice, startGcSchedule, measureUsage, formatGcReport, formatUsage, formatBytes, gcOptionsFrom, runLifecycleCommand,
+  type GcOptions, type GcReport, type GcSchedule, type UsageReport, type RetentionRule,
+} from "./lifecycle/index.ts";

@@ -103,6 +103,12 @@ export interface RegistryOptions {
    * not enough (Workers drop it for a plain stream: pass a FixedLengthStream). Default: as is.
    */
   sizedBody?: (body: ReadableStream<Uint8Array>, size: number) => ReadableStream<Uint8Array>;
+  /** Allow DELETE of manifests, tags and blobs. Default true; false answers 405 UNSUPPORTED. */
+  deletes?: boolean;
+  /** Serve the web UI (`/`, `/ui/`) and its JSON API (`/api/ui/`). Default true. */
+  ui?: boolean;
+  /** Origins (or "*") whose web pages may call the registry; CORS is off when empty. */
+  corsOrigins?: string[];
   /** Lets runtimes keep background work (hooks, cleanup) alive, e.g. Workers' ctx.waitUntil. */
   waitUntil?: (promise: Promise<unknown>) => void;
 }

@@ -2,14 +2,17 @@
 import type { Context } from "./context.ts";
 import type { Digest } from "./digest.ts";
 import { blobKey, catalogKey, layerLinkKey } from "./paths.ts";
+import { confirmLink } from "./lifecycle/serving.ts";
 import { readBytes } from "./streams.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export async function linkBlob(ctx: Context, name: string, digest: Digest): Promise<void> {
-  await ctx.store.put(layerLinkKey(name, digest), encoder.encode(digest.value));
+  const link = () => ctx.store.put(layerLinkKey(name, digest), encoder.encode(digest.value)).then(() => {});
+  await link();
   await markRepository(ctx, name);
+  await confirmLink(ctx, layerLinkKey(name, digest), link, name, () => markRepository(ctx, name));
 }
 
 /** Size of a blob the repository may read, or null. */
@@ -20,6 +23,23 @@ export async function statLinkedBlob(ctx: Context, name: string, digest: Digest)
 
 export async function markRepository(ctx: Context, name: string): Promise<void> {
   if (!(await ctx.store.head(catalogKey(name)))) await ctx.store.put(catalogKey(name), new Uint8Array(0));
+}
+
+/** Marks the repository and remembers its last manifest push (the UI's "last pushed"). */
+export async function touchRepository(ctx: Context, name: string, pushedAt: string): Promise<void> {
+  await writeJson(ctx, catalogKey(name), { pushedAt });
+}
+
+/** When a manifest was last pushed to the repository; null for older data (an empty marker). */
+export async function readRepositoryPushedAt(ctx: Context, name: string): Promise<string | null> {
+  const text = await readText(ctx, catalogKey(name));
+  if (!text) return null;
+  try {
+    const pushedAt = (JSON.parse(text) as { pushedAt?: unknown }).pushedAt;
+    return typeof pushedAt === "string" ? pushedAt : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function repositoryExists(ctx: Context, name: string): Promise<boolean> {

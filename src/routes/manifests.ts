@@ -4,16 +4,17 @@ import type { IRequest } from "itty-router";
 import type { Context } from "../context.ts";
 import { isDigestLike, parseDigest, type Digest } from "../digest.ts";
 import { RegistryError } from "../errors.ts";
+import { confirmManifestPut } from "../lifecycle/serving.ts";
 import { checkReferences, parseManifest, readRevision, type Revision } from "../manifests.ts";
 import { blobKey, referrerKey, revisionKey, tagKey, tagsPrefix } from "../paths.ts";
 import { validateTag } from "../reference.ts";
-import { listAll, markRepository, readText, writeJson } from "../repository.ts";
-import { contentHeaders, decodeParam, nameOf } from "../routing.ts";
+import { listAll, markRepository, readText, touchRepository, writeJson } from "../repository.ts";
+import { contentHeaders, decodeParam, nameOf, refuseDeletesWhenOff } from "../routing.ts";
 import { readBytes, readLimited } from "../streams.ts";
 
 const MANIFEST = "/v2/:name+/manifests/:reference";
 
-type Reference = { tag: string; digest?: undefined } | { tag?: undefined; digest: Digest };
+export type Reference = { tag: string; digest?: undefined } | { tag?: undefined; digest: Digest };
 
 function referenceOf(request: IRequest): Reference {
   const text = decodeParam(request.params.reference ?? "");
@@ -44,20 +45,34 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
       throw new RegistryError("DIGEST_INVALID", { expected: reference.digest.value, actual: digest.value });
     }
     const manifest = parseManifest(bytes, request.headers.get("content-type"));
+    await markRepository(ctx, name); // first: a collection finds the repository's revisions through the catalog
     await checkReferences(ctx, name, manifest);
 
-    if (!(await ctx.store.head(blobKey(digest)))) await ctx.store.put(blobKey(digest), bytes);
     const revision: Revision = {
       mediaType: manifest.mediaType,
       size: bytes.byteLength,
       artifactType: manifest.artifactType,
       annotations: manifest.annotations,
       subject: manifest.subject?.value,
+      pushedAt: new Date().toISOString(),
     };
-    await writeJson(ctx, revisionKey(name, digest), revision);
-    if (manifest.subject) await writeJson(ctx, referrerKey(name, manifest.subject, digest), { digest: digest.value });
-    if (reference.tag) await writeJson(ctx, tagKey(name, reference.tag), { digest: digest.value, ...revision } satisfies TagLink);
-    await markRepository(ctx, name);
+    const writeManifest = async () => {
+      if (!(await ctx.store.head(blobKey(digest)))) await ctx.store.put(blobKey(digest), bytes);
+      await writeJson(ctx, revisionKey(name, digest), revision);
+      if (manifest.subject) await writeJson(ctx, referrerKey(name, manifest.subject, digest), { digest: digest.value });
+    };
+    await writeManifest();
+    // A collection may be sweeping what this manifest names: keep it, or fail (src/lifecycle).
+    await confirmManifestPut(ctx, {
+      name, digest, manifest, tag: reference.tag, writeManifest,
+      writeTag: () => writeJson(ctx, tagKey(name, reference.tag!), { digest: digest.value, ...revision } satisfies TagLink),
+      markRepository: () => touchRepository(ctx, name, revision.pushedAt!),
+      removeManifest: async () => {
+        if (manifest.subject) await ctx.store.delete(referrerKey(name, manifest.subject, digest));
+        await ctx.store.delete(revisionKey(name, digest));
+      },
+    });
+    await touchRepository(ctx, name, revision.pushedAt!);
 
     ctx.emit("onManifestPushed", { name, reference: reference.tag ?? digest.value, digest: digest.value, mediaType: manifest.mediaType });
     const headers = new Headers({ Location: `/v2/${name}/manifests/${digest.value}`, "Docker-Content-Digest": digest.value });
@@ -66,6 +81,7 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
   });
 
   router.delete(MANIFEST, async (request) => {
+    refuseDeletesWhenOff(ctx);
     const name = nameOf(request);
     const reference = referenceOf(request);
     const { digest, revision } = await resolveManifest(ctx, name, reference);
@@ -80,7 +96,7 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
 }
 
 /** A manifest's bytes: small (the PUT limit), immutable by digest, so served from a cache when warm. */
-async function readManifestBytes(ctx: Context, digest: Digest): Promise<Uint8Array<ArrayBuffer>> {
+export async function readManifestBytes(ctx: Context, digest: Digest): Promise<Uint8Array<ArrayBuffer>> {
   const cached = ctx.manifestBytes.get(digest.value);
   if (cached) return cached;
   const object = await ctx.store.get(blobKey(digest));
@@ -95,9 +111,9 @@ async function readManifestBytes(ctx: Context, digest: Digest): Promise<Uint8Arr
  * the tag and deletes remove tags before the revision, so a tag that exists names a
  * manifest that exists, and a pull by tag reads one small object instead of two.
  */
-type TagLink = Revision & { digest: string };
+export type TagLink = Revision & { digest: string };
 
-async function resolveManifest(ctx: Context, name: string, reference: Reference): Promise<{ digest: Digest; revision: Revision }> {
+export async function resolveManifest(ctx: Context, name: string, reference: Reference): Promise<{ digest: Digest; revision: Revision }> {
   if (reference.digest === undefined) {
     const text = await readText(ctx, tagKey(name, reference.tag));
     if (text === null) throw new RegistryError("MANIFEST_UNKNOWN", { name, tag: reference.tag });

@@ -92,6 +92,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
       name: "upstream",
       fetch: (path, init) => inner.fetch(new Request(`http://upstream.test${path}`, { ...init, ...(init?.body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit)),
       close: async () => {},
+      lifecycle: () => Promise.reject(new Error("the test upstream runs no lifecycle commands")),
     },
     count: (pattern) => up.requests.filter((r) => pattern.test(r)).length,
     async start() {
