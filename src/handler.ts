@@ -1,7 +1,8 @@
 import { Router } from "itty-router";
 import { createContext } from "./context.ts";
-import { errorResponse, RegistryError } from "./errors.ts";
+import { API_VERSION, errorResponse, RegistryError } from "./errors.ts";
 import type { RegistryOptions } from "./options.ts";
+import { rejectRequestLine } from "./request-line.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
 import { registerCatalogRoutes } from "./routes/catalog.ts";
@@ -22,7 +23,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     catch: (error, request) => errorResponse(error, request.method),
     finally: [
       (response: Response | undefined) => {
-        response?.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+        response?.headers.set("Docker-Distribution-API-Version", API_VERSION);
         return response;
       },
     ],
@@ -42,5 +43,8 @@ export function createRegistry(options: RegistryOptions): Registry {
   router.all("*", () => {
     throw new RegistryError("UNSUPPORTED", null, { status: 404, message: "no such endpoint" });
   });
-  return { fetch: (request) => router.fetch(request) as Promise<Response> };
+  return {
+    // Refused request lines first: on Deno `request.url` is still the raw target.
+    fetch: async (request) => rejectRequestLine(request.method, request.url) ?? (router.fetch(request) as Promise<Response>),
+  };
 }

@@ -1,7 +1,8 @@
 // Public API: the portable handler, its options and types, and the Web-only stores.
 export { createRegistry, type Registry } from "./handler.ts";
 export type * from "./options.ts";
-export { RegistryError, ERROR_CODES, type ErrorCode } from "./errors.ts";
+export { RegistryError, ERROR_CODES, errorResponse, type ErrorCode } from "./errors.ts";
+export { rejectRequestLine } from "./request-line.ts";
 export { createPortableHasher, type Hasher, type HasherFactory, type HashAlgorithm } from "./hashing.ts";
 export { NotFoundError } from "./storage/blob-store.ts";
 export type * from "./storage/blob-store.ts";

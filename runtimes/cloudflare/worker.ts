@@ -4,6 +4,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createRegistry, type Registry } from "../../src/index.ts";
+import { drainBody } from "../../src/streams.ts";
 import { readConfig, type Env } from "./config.ts";
 import { createWorkersHasher } from "./hasher.ts";
 import { R2Store } from "./r2-store.ts";
@@ -36,17 +37,7 @@ export default {
     const response = await requestContext.run(ctx, () => registryFor(env).fetch(request));
     // An error answered before the body was read (413, 401, 404): workerd would reset the
     // connection while the client still sends, and the client would see that, not the error.
-    if (request.body && !request.body.locked) await discard(request.body);
+    if (request.body && !request.body.locked) await drainBody(request.body);
     return response;
   },
 } satisfies ExportedHandler<Env>;
-
-/** Read and drop a body the registry did not want, up to a bound; beyond it, let the connection go. */
-async function discard(body: ReadableStream<Uint8Array>, limit = 64 * 1024 * 1024): Promise<void> {
-  let seen = 0;
-  try {
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) if ((seen += chunk.byteLength) > limit) break;
-  } catch {
-    // the client went away: nothing to drain
-  }
-}

@@ -1,4 +1,4 @@
-import { createRegistry } from "../../src/index.ts";
+import { createRegistry, errorResponse, RegistryError } from "../../src/index.ts";
 import { toRegistryOptions, type ServeOptions as SharedServeOptions } from "../shared/serve-options.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createDenoHasher } from "./hasher.ts";
@@ -35,11 +35,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     port: options.port,
     onListen: () => {}, // main.ts prints the one line tests and users look for
   }, async (request, info) => {
-    if (drain.closing) return new Response("shutting down", { status: 503, headers: { connection: "close", "retry-after": "1" } });
+    if (drain.closing) return errorResponse(shuttingDown(), request.method);
     const started = performance.now();
     const done = drain.begin();
     info.completed.then(done, done);
-    const response = await registry.fetch(request).catch(internalError);
+    // The core answers its own errors; a bug that escapes it still gets the one serializer's 500.
+    const response = await registry.fetch(request).catch((error) => errorResponse(error, request.method));
     if (!log) return response;
     const { pathname, search } = new URL(request.url);
     const sent = { bytes: 0, counted: true };
@@ -70,6 +71,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
 }
 
+const shuttingDown = () =>
+  new RegistryError("UNAVAILABLE", null, { message: "shutting down", headers: { connection: "close", "retry-after": "1" } });
+
 /** Counts requests until their responses are sent; `close()` resolves when none are left. */
 class Drain {
   closing = false;
@@ -87,12 +91,6 @@ class Drain {
     this.closing = true;
     return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (this.idle = resolve));
   }
-}
-
-/** The core answers its own errors; this is for a bug that escapes it (logged, like Node's adapter). */
-function internalError(error: unknown): Response {
-  console.error("berth: response failed", error);
-  return new Response("internal error", { status: 500, headers: { "content-type": "text/plain" } });
 }
 
 /**
