@@ -46,10 +46,10 @@ export function registerUploadRoutes(router: RegistryRouter, ctx: Context): void
 
   router.patch(UPLOAD, requireAccess(ctx, "push"), async (request) => {
     const state = await loadUpload(ctx, nameOf(request), request.params.id!);
+    const chunk = chunkOf(request, state); // a bad Content-Range fails before any byte is read
     const body = await nonEmptyBody(request as unknown as Request);
-    const range = parseContentRange(request.headers.get("content-range"), state);
     if (!body) return uploadAccepted(state);
-    return uploadAccepted(await appendToUpload(ctx, state, body, { ...range, length: range.length ?? declaredLength(request) }));
+    return uploadAccepted(await appendToUpload(ctx, state, body, chunk));
   });
 
   router.put(UPLOAD, requireAccess(ctx, "push"), async (request) => {
@@ -72,11 +72,9 @@ export function registerUploadRoutes(router: RegistryRouter, ctx: Context): void
 /** Append the request's body (if any) as the final chunk, then verify and publish. */
 async function finishWithBody(ctx: Context, request: IRequest, state: UploadState, digest: string | null): Promise<Digest> {
   parseDigest(digest ?? ""); // reject a bad digest before reading any bytes
+  const chunk = chunkOf(request, state);
   const body = await nonEmptyBody(request as unknown as Request);
-  const range = parseContentRange(request.headers.get("content-range"), state);
-  const complete = body
-    ? await appendToUpload(ctx, state, body, { ...range, length: range.length ?? declaredLength(request) })
-    : state;
+  const complete = body ? await appendToUpload(ctx, state, body, chunk) : state;
   return finishUpload(ctx, complete, digest);
 }
 
@@ -95,19 +93,28 @@ async function tryMount(ctx: Context, request: IRequest, name: string, digest: D
   return digest;
 }
 
-/** `Content-Range: <start>-<end>` as sent with chunks; absent for streamed uploads. */
-function parseContentRange(header: string | null, state: UploadState): { start?: number; length?: number } {
-  if (header === null) return {};
-  const match = header.trim().match(/^(\d+)-(\d+)$/); // the spec form only, as distribution
+/**
+ * Where a request's bytes go and how many there are: `Content-Range: <start>-<end>` as sent
+ * with chunks (absent for streamed uploads) and Content-Length. A range that is malformed
+ * (an empty header too), beyond safe integers, or of another length than the declared body
+ * is one the upload cannot take: 416 before any byte is read. Only Content-Length, which the
+ * HTTP layer enforces, becomes the store's size hint; a range alone is checked as the bytes
+ * arrive (416 when they differ), so a header cannot make a store reserve 9 TB.
+ */
+function chunkOf(request: IRequest, state: UploadState): { start?: number; length?: number; lengthIsDeclared: boolean } {
+  const header = request.headers.get("content-length");
+  const declared = header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
+  const range = request.headers.get("content-range");
+  if (range === null) return { length: declared, lengthIsDeclared: declared !== undefined };
+  const match = range.trim().match(/^(\d+)-(\d+)$/); // the spec form only, as distribution
   const start = Number(match?.[1]);
   const end = Number(match?.[2]);
-  if (!match || end < start) throw rangeNotSatisfiable(state);
-  return { start, length: end - start + 1 };
-}
-
-function declaredLength(request: IRequest): number | undefined {
-  const header = request.headers.get("content-length");
-  return header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
+  if (!match || !Number.isSafeInteger(end) || end < start) throw rangeNotSatisfiable(state, `malformed Content-Range ${JSON.stringify(range)}`);
+  const length = end - start + 1;
+  if (declared !== undefined && declared !== length) {
+    throw rangeNotSatisfiable(state, `Content-Range ${range} is ${length} bytes, Content-Length ${declared}`);
+  }
+  return { start, length, lengthIsDeclared: declared !== undefined };
 }
 
 const uploadAccepted = (state: UploadState) =>

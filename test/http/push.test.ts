@@ -208,7 +208,7 @@ describeTargets("push", (kind, caps) => {
     const digest = sha512(data);
     const res = await target().fetch(`/v2/${name}/blobs/uploads/?digest=${digest}`, { method: "POST", body: data });
     await expectStatus(res, 201);
-    expect([digest, sha256(data)]).toContain(res.headers.get("docker-content-digest"));
+    expect(res.headers.get("docker-content-digest")).toBe(digest);
     const get = await target().fetch(`/v2/${name}/blobs/${digest}`);
     await expectStatus(get, 200);
     expect(fingerprint(new Uint8Array(await get.arrayBuffer()))).toBe(fingerprint(data));
