@@ -1,4 +1,4 @@
-// end-4a, end-4b: POST /v2/<name>/blobs/uploads/[?digest=<d>]; end-11: POST ?mount=<d>&from=<other>
+// end-4a, end-4b: POST /v2/<name>/blobs/uploads/[?digest=<d>]; end-11: POST ?mount=<d>[&from=<other>]
 // end-5: PATCH /v2/<name>/blobs/uploads/<id>; end-6: PUT /v2/<name>/blobs/uploads/<id>?digest=<d>
 // GET /v2/<name>/blobs/uploads/<id> (status), DELETE (cancel)
 import type { RegistryRouter } from "../routing.ts";
@@ -6,7 +6,7 @@ import type { IRequest } from "itty-router";
 import type { Context } from "../context.ts";
 import { parseDigest, type Digest } from "../digest.ts";
 import { validateName } from "../reference.ts";
-import { linkBlob, statLinkedBlob } from "../repository.ts";
+import { findLinkingRepository, linkBlob, statLinkedBlob } from "../repository.ts";
 import { decodeParam, nameOf, requireAccess } from "../routing.ts";
 import { nonEmptyBody } from "../streams.ts";
 import {
@@ -78,17 +78,24 @@ async function finishWithBody(ctx: Context, request: IRequest, state: UploadStat
   return finishUpload(ctx, complete, digest);
 }
 
-/** Link a blob from another repository the client may read; null when that is not possible. */
+/**
+ * Link a blob from another repository the client may pull (`from`, or with no `from` any
+ * repository that has it, as the spec allows); null when that is not possible.
+ */
 async function tryMount(ctx: Context, request: IRequest, name: string, digest: Digest, from: string | null): Promise<Digest | null> {
-  if (from === null) return null; // no automatic discovery: blobs stay private to their repositories
-  const source = decodeParam(from);
-  try {
-    validateName(source);
-    await ctx.checkAccess(request as unknown as Request, { name: source, action: "pull" });
-  } catch {
-    return null; // not a repository this client may read: fall back to a normal upload
+  const mayPull = (source: string) =>
+    ctx.checkAccess(request as unknown as Request, { name: source, action: "pull" }).then(() => true, () => false);
+  if (from === null) {
+    if ((await findLinkingRepository(ctx, digest, mayPull)) === null) return null;
+  } else {
+    const source = decodeParam(from);
+    try {
+      validateName(source);
+    } catch {
+      return null; // not a repository: fall back to a normal upload
+    }
+    if (!(await mayPull(source)) || (await statLinkedBlob(ctx, source, digest)) === null) return null;
   }
-  if ((await statLinkedBlob(ctx, source, digest)) === null) return null;
   await linkBlob(ctx, name, digest);
   return digest;
 }
