@@ -16,9 +16,6 @@ async function main(): Promise<void> {
     Deno.exit(parsed.help.exitCode);
   }
   const { config } = parsed;
-  if (Deno.permissions.querySync({ name: "write", path: config.root }).state !== "granted") {
-    console.error(`berth: no --allow-write for ${config.root}: pulls work, pushes will fail`);
-  }
   const running = await serve({ ...config, accessLog: config.quiet ? undefined : (e) => console.log(formatAccessLog(e)) });
   console.log(`berth listening on ${running.url} (storage ${config.root})`);
 
@@ -32,7 +29,7 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   console.error(`berth: ${error instanceof Error ? error.message : error}`);
-  if (error instanceof Deno.errors.NotCapable) {
+  if (error instanceof Deno.errors.NotCapable || (error as Error | undefined)?.cause instanceof Deno.errors.NotCapable) {
     console.error("berth: grant --allow-net for --host:--port and --allow-read/--allow-write for --root (see --help)");
   }
   Deno.exit(1);

@@ -25,6 +25,7 @@ export interface RunningServer {
 /** Start Berth on Deno.serve with storage under `options.root`. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const store = new DenoStore(options.root);
+  await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
   const htpasswd = options.htpasswdFile ? await Deno.readTextFile(options.htpasswdFile) : undefined;
   const registry = createRegistry(toRegistryOptions(options, { store, hasher: createDenoHasher, htpasswd }));

@@ -21,6 +21,7 @@ export interface RunningServer {
 /** Start Berth on node:http with filesystem storage. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const store = new FsStore(options.root);
+  await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
   const htpasswd = options.htpasswdFile ? await readFile(options.htpasswdFile, "utf8") : undefined;
   const registry = createRegistry(toRegistryOptions(options, { store, hasher: createNodeHasher, htpasswd }));
