@@ -15,7 +15,8 @@ import { HELP } from "../runtimes/deno/help.ts";
 import { HELP as NODE_HELP } from "../runtimes/node/cli.ts";
 import { ENV_NAMES, OPTIONS_HELP, parseCommand } from "../runtimes/shared/cli-options.ts";
 import { rawRequest } from "./targets/raw-http.ts";
-import { denoBinary, denoServeArgs, REPO_ROOT, stopChild, waitForLine } from "./targets/deno.ts";
+import { denoBinary, denoServeArgs, LISTENING, REPO_ROOT } from "./lib/berth-command.ts";
+import { startDaemon } from "./lib/daemon.ts";
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
 const allowEnvIn = (command: string) => /--allow-env=(\S+)/.exec(command)?.[1]?.split(",");
@@ -92,11 +93,11 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
     const root = join(parent, name);
     const args = [...denoServeArgs({ root }), ...extra];
     if (env.BERTH_ROOT !== undefined) args.splice(args.lastIndexOf("--root"), 2);
-    const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } });
+    const daemon = startDaemon(bin, args, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1", ...env } });
     const output = { stdout: "" };
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
-    const url = await waitForLine(child, /berth listening on (http:\/\/127\.0\.0\.1:\d+) \(storage /, "deno main.ts");
-    return { child, url, root, output };
+    daemon.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
+    const url = (await daemon.waitForLine(LISTENING, 60_000))[1]!;
+    return { child: daemon.child, stop: () => daemon.stop(5_000), url, root, output };
   }
 
   it("--help exits 0 with the usage; an unknown command exits 2", async () => {
@@ -126,7 +127,7 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
       expect(lines[3]).toMatch(/ HEAD \S+ 200 0 /);
       expect(lines[4]).toMatch(/ GET \S+ 200 12345 /);
     } finally {
-      await stopChild(server.child);
+      await server.stop();
     }
   });
 
@@ -138,7 +139,7 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
       expect(existsSync(join(envRoot, "blobs"))).toBe(true);
       expect(server.output.stdout.trim().split("\n")).toHaveLength(1);
     } finally {
-      await stopChild(server.child);
+      await server.stop();
     }
   });
 

@@ -8,11 +8,10 @@
 // Add a runtime: write launchers/<name>.ts exporting a Launcher and list it below.
 // Select it with BERTH_E2E_RUNTIME=<name>; BERTH_E2E_URL=<url> skips launching
 // for suites that can share a server (auth suites always launch their own).
-import { launchNode } from './launchers/node.ts';
+import { launchBerth } from './launchers/berth.ts';
 import { launchDistribution } from './launchers/distribution.ts';
-import { launchDeno } from './launchers/deno.ts';
 import { launchWorker } from './launchers/worker.ts';
-import { peakRssKiB } from './lib/proc.ts';
+import { peakRssKiB } from '../lib/daemon.ts';
 
 export interface ServerOptions {
   runtime?: string;
@@ -40,9 +39,9 @@ export interface RunningServer {
 export type Launcher = (opts: ServerOptions) => Promise<RunningServer>;
 
 export const launchers: Record<string, Launcher> = {
-  node: launchNode,
+  node: launchBerth('node'),
   distribution: launchDistribution,
-  deno: launchDeno,
+  deno: launchBerth('deno'),
   worker: launchWorker,
 };
 

@@ -215,14 +215,18 @@ describeTargets("auth: anonymous pull", (kind) => {
   });
 }, ["htpasswd"]);
 
-describeTargets("auth: read-only users and realm", (kind) => {
-  const target = useTarget(kind, { auth: { htpasswd: HTPASSWD, readOnlyUsers: ["carol"], realm: "Test Realm" } });
+describeTargets("auth: realm", (kind) => {
+  const target = useTarget(kind, { auth: { htpasswd: HTPASSWD, realm: "Test Realm" } });
 
-  it("401 challenge names the configured realm", async () => {
+  it("GET /v2/ -> 401 challenge names the configured realm", async () => {
     const res = await target().fetch("/v2/");
     expect(res.status).toBe(401);
     await expectChallenge(res, "Test Realm");
   });
+}, ["realm"]);
+
+describeTargets("auth: read-only users", (kind) => {
+  const target = useTarget(kind, { auth: { htpasswd: HTPASSWD, readOnlyUsers: ["carol"] } });
 
   it("read-only user pulls -> 200; pushes and deletes -> 403 DENIED", async () => {
     const name = uniqueName();
@@ -248,7 +252,7 @@ describeTargets("auth: read-only users and realm", (kind) => {
     const { location } = await startUpload(as(target(), ALICE), name);
     await expectError(await as(target(), CAROL).fetch(location, { method: "PATCH", body: randomBytes(4) }), 403, "DENIED");
   });
-}, ["authOptions"]);
+}, ["readOnlyUsers"]);
 
 describeTargets("auth: custom authorizer", (kind) => {
   const calls: { method: string; path: string; access: AccessRequest }[] = [];

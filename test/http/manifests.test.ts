@@ -413,4 +413,4 @@ describeTargets("manifest size limit", (kind) => {
     });
     await expectError(res, 413, "MANIFEST_INVALID");
   });
-}, ["limits"]);
+}, ["manifestLimit"]);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe } from "vitest";
 import type { AuthOptions, RegistryHooks } from "../../src/options.ts";
-import { denoAvailable } from "./deno.ts";
+import { denoBinary } from "../lib/berth-command.ts";
 
 export interface TargetOptions {
   auth?: AuthOptions;
@@ -31,14 +31,18 @@ export interface Target {
 export interface Capabilities {
   /** auth.htpasswd and auth.anonymousPull. */
   htpasswd: boolean;
-  /** auth.readOnlyUsers and auth.realm. */
-  authOptions: boolean;
+  /** auth.readOnlyUsers (the CLI's --read-only). */
+  readOnlyUsers: boolean;
+  /** auth.realm (no CLI flag). */
+  realm: boolean;
   /** auth.authorize (a function: only in-process). */
   customAuthorizer: boolean;
   /** hooks (functions: only in-process). */
   hooks: boolean;
-  /** uploadExpiryMs and maxManifestBytes. */
-  limits: boolean;
+  /** uploadExpiryMs (the CLI's --upload-expiry). */
+  uploadExpiry: boolean;
+  /** maxManifestBytes (no CLI flag). */
+  manifestLimit: boolean;
   /** A request may claim a Content-Length the body does not have (only without a socket). */
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
@@ -57,10 +61,12 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: true,
     capabilities: {
       htpasswd: true,
-      authOptions: true,
+      readOnlyUsers: true,
+      realm: true,
       customAuthorizer: true,
       hooks: true,
-      limits: true,
+      uploadExpiry: true,
+      manifestLimit: true,
       forgedContentLength: true,
       socket: false,
     },
@@ -70,38 +76,44 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: true,
     capabilities: {
       htpasswd: true,
-      authOptions: false,
+      readOnlyUsers: true,
+      realm: false,
       customAuthorizer: false,
       hooks: false,
-      limits: false,
+      uploadExpiry: true,
+      manifestLimit: false,
       forgedContentLength: false,
       socket: true,
     },
-    create: async (options) => (await import("./node.ts")).createNodeTarget(options),
+    create: async (options) => (await import("./cli.ts")).createCliTarget("node", options),
   },
   // runtimes/deno/main.ts under `deno run` with least-privilege permissions; default when deno is installed.
   deno: {
-    default: denoAvailable(),
+    default: denoBinary() !== null,
     capabilities: {
       htpasswd: true,
-      authOptions: false,
+      readOnlyUsers: true,
+      realm: false,
       customAuthorizer: false,
       hooks: false,
-      limits: false,
+      uploadExpiry: true,
+      manifestLimit: false,
       forgedContentLength: false,
       socket: true,
     },
-    create: async (options) => (await import("./deno.ts")).createDenoTarget(options),
+    create: async (options) => (await import("./cli.ts")).createCliTarget("deno", options),
   },
   // runtimes/cloudflare in real workerd (Miniflare) with a local R2 bucket; config through vars.
   worker: {
     default: true,
     capabilities: {
       htpasswd: true,
-      authOptions: true,
+      readOnlyUsers: true,
+      realm: true,
       customAuthorizer: false,
       hooks: false,
-      limits: true,
+      uploadExpiry: true,
+      manifestLimit: true,
       forgedContentLength: false,
       socket: true,
     },
@@ -134,10 +146,12 @@ export async function createTarget(kind: string, options: TargetOptions = {}): P
   const auth = options.auth ?? {};
   const unsupported = [
     (auth.htpasswd !== undefined || auth.anonymousPull) && !caps.htpasswd && "auth.htpasswd/anonymousPull",
-    (auth.readOnlyUsers || auth.realm) && !caps.authOptions && "auth.readOnlyUsers/realm",
+    auth.readOnlyUsers && !caps.readOnlyUsers && "auth.readOnlyUsers",
+    auth.realm && !caps.realm && "auth.realm",
     auth.authorize && !caps.customAuthorizer && "auth.authorize",
     options.hooks && !caps.hooks && "hooks",
-    (options.uploadExpiryMs !== undefined || options.maxManifestBytes !== undefined) && !caps.limits && "limits",
+    options.uploadExpiryMs !== undefined && !caps.uploadExpiry && "uploadExpiryMs",
+    options.maxManifestBytes !== undefined && !caps.manifestLimit && "maxManifestBytes",
   ].filter(Boolean);
   if (unsupported.length) throw new Error(`target ${kind} cannot be configured with ${unsupported.join(", ")}`);
   return entry.create(options);

@@ -1,0 +1,51 @@
+/**
+ * Berth as users run it: `berth serve` on Node (`node bin/berth.mjs`) or Deno (`deno run`
+ * with least-privilege permissions) in a child process with a temporary --root, configured
+ * through its command-line flags and spoken to with real fetch over a socket.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { berthServeCommand, LISTENING, REPO_ROOT, type BerthRuntime } from "../lib/berth-command.ts";
+import { startDaemon } from "../lib/daemon.ts";
+import type { Target, TargetOptions } from "./index.ts";
+
+export async function createCliTarget(runtime: BerthRuntime, options: TargetOptions): Promise<Target> {
+  const workDir = await mkdtemp(join(tmpdir(), `berth-${runtime}-target-`));
+  const rootDir = join(workDir, "root");
+  let htpasswdFile: string | undefined;
+  if (options.auth?.htpasswd !== undefined) {
+    htpasswdFile = join(workDir, "htpasswd");
+    await writeFile(htpasswdFile, options.auth.htpasswd);
+  }
+  const { cmd, args, env } = berthServeCommand(runtime, {
+    root: rootDir,
+    htpasswdFile,
+    anonymousPull: options.auth?.anonymousPull,
+    readOnlyUsers: options.auth?.readOnlyUsers,
+    uploadExpirySeconds: options.uploadExpiryMs === undefined ? undefined : options.uploadExpiryMs / 1000,
+  });
+  const server = startDaemon(cmd, args, { env, cwd: REPO_ROOT });
+  const close = async () => {
+    await server.stop(5_000);
+    await rm(workDir, { recursive: true, force: true });
+  };
+  try {
+    // Generous: a fresh DENO_DIR downloads the npm dependencies on the first deno start.
+    const baseUrl = (await server.waitForLine(LISTENING, 60_000))[1]!.replace(/\/$/, "");
+    if (process.env.BERTH_TARGET_LOGS) server.child.stderr!.pipe(process.stderr);
+    return {
+      name: runtime,
+      baseUrl,
+      rootDir,
+      async fetch(path, init = {}) {
+        const streaming = init.body instanceof ReadableStream;
+        return fetch(baseUrl + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw new Error(`${runtime} target: ${error instanceof Error ? error.message : error}`);
+  }
+}
