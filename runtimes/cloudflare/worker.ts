@@ -6,7 +6,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { createRegistry, type Registry } from "../../src/index.ts";
 import { drainBody } from "../../src/streams.ts";
 import { readConfig, type Env } from "./config.ts";
-import { createWorkersHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { R2Store } from "./r2-store.ts";
 
 export type { Env } from "./config.ts";
@@ -24,7 +24,7 @@ function registryFor(env: Env): Registry {
     registry = createRegistry({
       ...config,
       store: new R2Store(env.BUCKET, r2),
-      hasher: createWorkersHasher,
+      hasher: createNodeCryptoHasher,
       waitUntil: (promise) => requestContext.getStore()?.waitUntil(promise),
     });
     registries.set(env, registry);

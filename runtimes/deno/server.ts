@@ -1,7 +1,7 @@
 import { createRegistry, errorResponse, RegistryError } from "../../src/index.ts";
 import { toRegistryOptions, type ServeOptions as SharedServeOptions } from "../shared/serve-options.ts";
 import { DenoStore } from "./deno-store.ts";
-import { createDenoHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 
 export type ServeOptions = SharedServeOptions<AccessLogEntry>;
 
@@ -28,7 +28,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
   const htpasswd = options.htpasswdFile ? await Deno.readTextFile(options.htpasswdFile) : undefined;
-  const registry = createRegistry(toRegistryOptions(options, { store, hasher: createDenoHasher, htpasswd }));
+  const registry = createRegistry(toRegistryOptions(options, { store, hasher: createNodeCryptoHasher, htpasswd }));
   const log = options.accessLog;
   const drain = new Drain();
   const server = Deno.serve({

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { createRegistry } from "../../src/index.ts";
 import { toRegistryOptions, type ServeOptions as SharedServeOptions } from "../shared/serve-options.ts";
 import { FsStore } from "./fs-store.ts";
-import { createNodeHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
 
 export type ServeOptions = SharedServeOptions<AccessLogEntry>;
@@ -24,7 +24,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
   const htpasswd = options.htpasswdFile ? await readFile(options.htpasswdFile, "utf8") : undefined;
-  const registry = createRegistry(toRegistryOptions(options, { store, hasher: createNodeHasher, htpasswd }));
+  const registry = createRegistry(toRegistryOptions(options, { store, hasher: createNodeCryptoHasher, htpasswd }));
   // Idle keep-alive connections stay open longer than clients keep them (Go's transport, in
   // docker, podman and skopeo: 90 s). A server that closes first races a client reusing the
   // connection, which then sees "socket hang up" for a request it just sent (the benchmark
