@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import bcrypt from "bcryptjs";
-import { describe, expect, it, vi } from "vitest";
+import { expect, it, vi } from "vitest";
 import type { AccessRequest, BlobEvent, ManifestEvent } from "../../src/options.ts";
 import { describeTargets, useTarget, type Target } from "../targets/index.ts";
 import {
@@ -490,10 +490,3 @@ describeTargets("hooks that throw", (kind) => {
     vi.restoreAllMocks();
   });
 }, ["hooks"]);
-
-describe("fixtures", () => {
-  it("htpasswd fixture has $2b$ and $2y$ entries", () => {
-    expect(HTPASSWD).toMatch(/^alice:\$2b\$/m);
-    expect(HTPASSWD).toMatch(/^bob:\$2y\$/m);
-  });
-});
