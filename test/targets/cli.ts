@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berthServeCommand, LISTENING, REPO_ROOT, type BerthRuntime } from "../lib/berth-command.ts";
 import { startDaemon } from "../lib/daemon.ts";
-import type { Target, TargetOptions } from "./index.ts";
+import { socketTarget, type Target, type TargetOptions } from "./index.ts";
 
 export async function createCliTarget(runtime: BerthRuntime, options: TargetOptions): Promise<Target> {
   const workDir = await mkdtemp(join(tmpdir(), `berth-${runtime}-target-`));
@@ -34,16 +34,7 @@ export async function createCliTarget(runtime: BerthRuntime, options: TargetOpti
     // Generous: a fresh DENO_DIR downloads the npm dependencies on the first deno start.
     const baseUrl = (await server.waitForLine(LISTENING, 60_000))[1]!.replace(/\/$/, "");
     if (process.env.BERTH_TARGET_LOGS) server.child.stderr!.pipe(process.stderr);
-    return {
-      name: runtime,
-      baseUrl,
-      rootDir,
-      async fetch(path, init = {}) {
-        const streaming = init.body instanceof ReadableStream;
-        return fetch(baseUrl + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
-      },
-      close,
-    };
+    return socketTarget(runtime, baseUrl, close, rootDir);
   } catch (error) {
     await close();
     throw new Error(`${runtime} target: ${error instanceof Error ? error.message : error}`);

@@ -27,6 +27,20 @@ export interface Target {
   rootDir?: string;
 }
 
+/** A Target for a registry listening at `baseUrl`, spoken to with real fetch over a socket. */
+export function socketTarget(name: string, baseUrl: string, close: () => Promise<void> = async () => {}, rootDir?: string): Target {
+  return {
+    name,
+    baseUrl,
+    rootDir,
+    async fetch(path, init = {}) {
+      const streaming = init.body instanceof ReadableStream;
+      return fetch(baseUrl + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
+    },
+    close,
+  };
+}
+
 /** What a target kind can be configured with; suites skip tests whose needs a kind lacks. */
 export interface Capabilities {
   /** auth.htpasswd and auth.anonymousPull. */

@@ -3,7 +3,7 @@
  * workerd (Miniflare) with a local R2 bucket, configured through vars like wrangler.toml's.
  */
 import { startWorker } from "../workers/bundle.ts";
-import type { Target, TargetOptions } from "./index.ts";
+import { socketTarget, type Target, type TargetOptions } from "./index.ts";
 
 export async function createWorkerTarget(options: TargetOptions): Promise<Target> {
   const { auth } = options;
@@ -17,13 +17,5 @@ export async function createWorkerTarget(options: TargetOptions): Promise<Target
   };
   const bindings = Object.fromEntries(Object.entries(vars).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const worker = await startWorker("runtimes/cloudflare/worker.ts", bindings);
-  return {
-    name: "worker",
-    baseUrl: worker.url,
-    async fetch(path, init = {}) {
-      const streaming = init.body instanceof ReadableStream;
-      return fetch(worker.url + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
-    },
-    close: () => worker.close(),
-  };
+  return socketTarget("worker", worker.url, () => worker.close());
 }
