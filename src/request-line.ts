@@ -1,7 +1,7 @@
 /**
  * Request lines Berth refuses before routing, decided once for every runtime. A shim that
  * sees the raw request target (Node's `req.url`) passes it in before building a Request;
- * the handler checks `request.url` again, which is the raw target on Deno (Deno.serve keeps
+ * the handler checks `request.url` again, which is the raw target on Deno (its server keeps
  * it) and what the runtime's server left of it elsewhere (workerd normalises dot segments
  * and "\" before the Worker runs: runtimes/cloudflare/README.md).
  */
