@@ -10,9 +10,8 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HELP } from "../runtimes/deno/help.ts";
-import { HELP as NODE_HELP } from "../runtimes/node/cli.ts";
-import { ENV_NAMES, OPTIONS_HELP, parseCommand } from "../runtimes/shared/cli-options.ts";
+import { USAGE } from "../runtimes/deno/help.ts";
+import { ENV_NAMES } from "../src/config/options.ts";
 import { rawRequest } from "./targets/raw-http.ts";
 import { pushBlobInOnePatch, startUpload } from "./http/helpers.ts";
 import { socketTarget } from "./targets/index.ts";
@@ -39,43 +38,23 @@ describe("Deno runtime configuration", () => {
     for (const file of tsFilesUnder(join(REPO_ROOT, "runtimes/deno"))) expect(read(file), file).not.toMatch(/["']jsr:/);
   });
 
-  it("the Node and Deno CLIs parse and document options only through runtimes/shared/cli-options.ts", () => {
-    for (const help of [HELP, NODE_HELP]) expect(help).toContain(OPTIONS_HELP);
-    for (const file of ["runtimes/node/cli.ts", ...tsFilesUnder(join(REPO_ROOT, "runtimes/deno"))]) {
+  it("the Node and Deno CLIs read options only through src/config (no flag or BERTH_* name of their own)", () => {
+    for (const file of ["runtimes/node/cli.ts", "runtimes/shared/cli-options.ts", ...tsFilesUnder(join(REPO_ROOT, "runtimes/deno"))]) {
       expect(read(file), file).not.toMatch(/parseArgs|BERTH_[A-Z]/);
     }
-    // ENV_NAMES is the list --allow-env grants: every variable the table reads, and no other.
-    const shared = read("runtimes/shared/cli-options.ts");
-    expect([...ENV_NAMES].sort()).toEqual([...new Set(shared.match(/BERTH_[A-Z_]+/g))].sort());
-    for (const name of ENV_NAMES) expect(OPTIONS_HELP).toContain(name);
   });
 
-  it("every documented command grants --allow-env for exactly those variables", () => {
+  it("every documented deno command grants --allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM (the option table, and what yaml reads)", () => {
     const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
     const denoJson = JSON.parse(read("runtimes/deno/deno.json")) as { tasks: Record<string, string> };
     const commands = {
       "npm run serve:deno": pkg.scripts["serve:deno"]!,
       "deno task serve": denoJson.tasks.serve!,
       "test target": denoServeArgs({ root: "/r" }).join(" "),
-      "--help": HELP,
+      "--help": USAGE,
     };
-    for (const [where, command] of Object.entries(commands)) expect(allowEnvIn(command), where).toEqual([...ENV_NAMES]);
-  });
-
-  it("parseCommand: BERTH_* set the defaults, flags win, `serve` optional only on Deno, bad values throw", () => {
-    const env = { BERTH_PORT: "6000", BERTH_ROOT: "/env-root", BERTH_ACCESS_LOG: "0", BERTH_ANONYMOUS_PULL: "1" } as Record<string, string>;
-    const parsed = parseCommand(["serve", "--root", "/flag-root", "--read-only", "ann, bob"], (name) => env[name]);
-    expect(parsed).toEqual({
-      config: { root: "/flag-root", host: "127.0.0.1", port: 6000, htpasswdFile: undefined, anonymousPull: true, readOnlyUsers: ["ann", "bob"], uploadExpiryMs: 86_400_000, quiet: true },
-    });
-    expect(parseCommand([], () => undefined, { serveOptional: true })).toMatchObject({ config: { root: "./data", port: 5000, quiet: false } });
-    expect(parseCommand([], () => undefined)).toEqual({ help: { exitCode: 2 } });
-    expect(parseCommand(["--help"], () => undefined)).toEqual({ help: { exitCode: 0 } });
-    expect(parseCommand(["bogus"], () => undefined, { serveOptional: true })).toEqual({ help: { exitCode: 2 } });
-    expect(parseCommand(["serve", "extra"], () => undefined)).toEqual({ help: { exitCode: 2 } });
-    expect(() => parseCommand(["serve", "--port", "70000"], () => undefined)).toThrow("invalid --port");
-    expect(() => parseCommand(["serve", "--upload-expiry", "0"], () => undefined)).toThrow("invalid --upload-expiry");
-    expect(() => parseCommand(["--nope"], () => undefined)).toThrow();
+    for (const [where, command] of Object.entries(commands)) expect(allowEnvIn(command)?.map((v) => v.replace(/["']/g, "")), where).toEqual(["BERTH_*", "LOG_TOKENS", "LOG_STREAM"]);
+    for (const name of ENV_NAMES) expect(name).toMatch(/^BERTH_/);
   });
 });
 
@@ -104,9 +83,10 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
   it("--help exits 0 with the usage; an unknown command exits 2", async () => {
     const help = await run(bin!, ["run", "--config", join(REPO_ROOT, "runtimes/deno/deno.json"), join(REPO_ROOT, "runtimes/deno/main.ts"), "--help"]);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain("--upload-expiry S");
+    expect(help.stdout).toContain("--upload-expiry DURATION");
     const bogus = await run(bin!, ["run", "--config", join(REPO_ROOT, "runtimes/deno/deno.json"), join(REPO_ROOT, "runtimes/deno/main.ts"), "bogus"]);
     expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain('unknown command "bogus"');
   });
 
   it("logs one access-log line per request; HEAD over a socket keeps the real Content-Length", async () => {
@@ -178,13 +158,15 @@ function tsFilesUnder(dir: string): string[] {
   return entries.filter((name) => name.endsWith(".ts")).map((name) => join(dir, name).slice(REPO_ROOT.length));
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    const child: ChildProcess = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
     let stdout = "";
+    let stderr = "";
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, stdout }));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
   });
 }
 

@@ -12,6 +12,8 @@ export { freePort };
 
 export interface RunningServer {
   kind: string;
+  /** Token auth is on: workload 4 fetches a token and sends it on every request. */
+  tokenAuth?: boolean;
   url: string; // http://127.0.0.1:PORT
   pid: number;
   /** VmHWM / VmRSS in bytes of the server process, and summed over its process tree
@@ -26,6 +28,8 @@ export interface ServerKind {
   name: string;
   /** The reference the others are compared with. */
   reference?: boolean;
+  /** Only these workloads run on it (default: all). */
+  workloads?: string[];
   /** null when it can run here, else why not. */
   unavailable(repoDir: string): string | null;
   start(root: string, opts: StartOptions): Promise<RunningServer>;
@@ -39,8 +43,8 @@ export interface StartOptions {
 }
 
 /** Berth on `runtime` as users run it (Deno: the real executable, least-privilege permissions). */
-function startBerth(kind: string, runtime: "node" | "deno", root: string, o: StartOptions): Promise<RunningServer> {
-  const { cmd, args, env } = berthServeCommand(runtime, { root, nodeFlags: o.nodeFlags, quiet: true });
+function startBerth(kind: string, runtime: "node" | "deno", root: string, o: StartOptions, extraArgs: string[] = []): Promise<RunningServer> {
+  const { cmd, args, env } = berthServeCommand(runtime, { root, nodeFlags: o.nodeFlags, quiet: true, extraArgs });
   return startProcess(kind, cmd, args, o, { announce: LISTENING }, env);
 }
 
@@ -49,6 +53,19 @@ export const SERVER_KINDS: ServerKind[] = [
     name: "berth-node",
     unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
     start: (root, o) => startBerth("berth-node", "node", root, o),
+  },
+  {
+    // Berth on Node with token auth: htpasswd + a policy that lets anyone do anything (so the
+    // warm-up pushes need no login), and workload 4 sends a Bearer token on every request.
+    name: "berth-node-token",
+    workloads: ["4"],
+    unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
+    start: async (root, o) => {
+      writeFileSync(`${root}.htpasswd`, "bench:$2b$04$vlGKzKX/Ncw/IpAVYa3/5.i3Cthw/KYE/zOa9iGSMhhidocQKRS2C\n");
+      writeFileSync(`${root}.policy.yaml`, 'rules:\n  - repositories: ["**"]\n    anonymous: true\n    actions: ["*"]\n');
+      const auth = ["--htpasswd", `${root}.htpasswd`, "--policy", `${root}.policy.yaml`, "--token-lifetime", "2h"];
+      return { ...(await startBerth("berth-node-token", "node", root, o, auth)), tokenAuth: true };
+    },
   },
   {
     name: "berth-deno",

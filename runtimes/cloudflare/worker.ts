@@ -3,11 +3,10 @@
  * Everything a request needs is in the bucket, so any isolate can serve any request.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { createRegistry, type Registry } from "../../src/index.ts";
+import { ConfigError, createRegistry, errorResponse, type Registry } from "../../src/index.ts";
 import { drainBody } from "../../src/streams.ts";
-import { readConfig, type Env } from "./config.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
-import { R2Store } from "./r2-store.ts";
+import { registryOptionsOf, type Env } from "./config.ts";
 
 export type { Env } from "./config.ts";
 
@@ -15,18 +14,13 @@ export type { Env } from "./config.ts";
 // passwords), but waitUntil belongs to one request: background work finds the
 // ExecutionContext of the request that started it here.
 const requestContext = new AsyncLocalStorage<ExecutionContext>();
-const registries = new WeakMap<Env, Registry>();
+const registries = new WeakMap<Env, Promise<Registry>>();
 
-function registryFor(env: Env): Registry {
+function registryFor(env: Env): Promise<Registry> {
   let registry = registries.get(env);
   if (!registry) {
-    const { r2, ...config } = readConfig(env);
-    registry = createRegistry({
-      ...config,
-      store: new R2Store(env.BUCKET, r2),
-      hasher: createNodeCryptoHasher,
-      waitUntil: (promise) => requestContext.getStore()?.waitUntil(promise),
-    });
+    const waitUntil = (promise: Promise<unknown>) => requestContext.getStore()?.waitUntil(promise);
+    registry = registryOptionsOf(env, waitUntil).then((options) => createRegistry({ ...options, hasher: createNodeCryptoHasher }));
     registries.set(env, registry);
   }
   return registry;
@@ -34,10 +28,17 @@ function registryFor(env: Env): Registry {
 
 export default {
   async fetch(request, env, ctx) {
-    const response = await requestContext.run(ctx, () => registryFor(env).fetch(request));
+    const response = await requestContext.run(ctx, async () => (await registryFor(env)).fetch(request)).catch(configurationFailed);
     // An error answered before the body was read (413, 401, 404): workerd would reset the
     // connection while the client still sends, and the client would see that, not the error.
     if (request.body && !request.body.locked) await drainBody(request.body);
     return response;
   },
 } satisfies ExportedHandler<Env>;
+
+/** A Worker has no startup to stop: a bad configuration answers every request, saying what is wrong. */
+function configurationFailed(error: unknown): Response {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`berth: configuration: ${error.message}`);
+  return errorResponse(new Error("misconfigured"));
+}

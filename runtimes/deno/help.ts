@@ -1,15 +1,11 @@
-// Deno's --help: the shared `serve` options (runtimes/shared/cli-options.ts) plus the
-// permissions to grant. Kept apart from main.ts so tests can read it without running Deno.
-import { ENV_NAMES, OPTIONS_HELP } from "../shared/cli-options.ts";
-
-export const HELP = `Usage: deno run <permissions> runtimes/deno/main.ts [serve] [options]
+// The first lines of Deno's --help (the options come from src/config): how to run it and
+// the permissions to grant. Kept apart from main.ts so tests can read it without running Deno.
+export const USAGE = `Usage: deno run <permissions> runtimes/deno/main.ts [serve] [options]
    or: deno task --config runtimes/deno/deno.json serve   (127.0.0.1:5000, ./data)
 
-Run an OCI registry on Deno.serve with storage in a local folder.
+Berth, an OCI registry, on Deno.serve with storage in a local folder.
 
-${OPTIONS_HELP}
 Permissions: --allow-net for the listen address, --allow-read and --allow-write for
---root (plus --allow-read for the htpasswd file). Environment variables are read only
-where granted (ungranted ones count as unset); all of them:
-  --allow-env=${ENV_NAMES.join(",")}
-`;
+--root (plus --allow-read for the htpasswd, policy and config files), and
+--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM (variables not granted count as unset;
+the yaml package reads LOG_TOKENS and LOG_STREAM whenever it parses YAML).`;

@@ -1,23 +1,21 @@
-// Berth on Deno: `deno run <permissions> runtimes/deno/main.ts serve [options]` (or `deno task serve`).
-// Options and output are the Node CLI's (runtimes/shared/cli-options.ts).
-import { type EnvName, formatAccessLog, parseCommand } from "../shared/cli-options.ts";
-import { HELP } from "./help.ts";
-import { serve } from "./server.ts";
+// Berth on Deno: `deno run <permissions> runtimes/deno/main.ts [serve] [options]` (or `deno task serve`).
+// Options come from the one table in src/config, read as on Node (runtimes/shared/cli-options.ts).
+import { VERSION, type Command, type Config } from "../../src/index.ts";
+import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
+import { USAGE } from "./help.ts";
+import { createDenoRegistry, serve } from "./server.ts";
 
 // Ungranted variables read as unset instead of failing: --allow-env may list only some.
-const env = (name: EnvName) =>
+const env = (name: string) =>
   Deno.permissions.querySync({ name: "env", variable: name }).state === "granted" ? Deno.env.get(name) : undefined;
 
-async function main(): Promise<void> {
-  // `serve` is optional here (main.ts does nothing else) but accepted, as the Node CLI needs it.
-  const parsed = parseCommand(Deno.args, env, { serveOptional: true });
-  if ("help" in parsed) {
-    console.log(HELP.trimEnd());
-    Deno.exit(parsed.help.exitCode);
-  }
-  const { config } = parsed;
-  const running = await serve({ ...config, accessLog: config.quiet ? undefined : (e) => console.log(formatAccessLog(e)) });
-  console.log(`berth listening on ${running.url} (storage ${config.root})`);
+async function run(command: Command, config: Config): Promise<void> {
+  if (command !== "serve") throw new Error(`berth ${command} is not built yet`);
+  const root = config.storage.root;
+  const registry = await createDenoRegistry(config);
+  const { host, port, accessLog } = config.server;
+  const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
+  console.log(`berth listening on ${running.url} (storage ${root})`);
 
   const stop = async (signal: Deno.Signal) => {
     console.log(`berth: ${signal}, finishing in-flight requests`);
@@ -25,9 +23,21 @@ async function main(): Promise<void> {
     Deno.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => void stop(signal));
+  Deno.addSignalListener("SIGHUP", () => void registry.reload()); // re-read the htpasswd file and the policy now
 }
 
-main().catch((error) => {
+runCommand({
+  argv: Deno.args,
+  env,
+  readText: (path) => Deno.readTextFile(path),
+  usage: USAGE,
+  defaultCommand: "serve",
+  version: VERSION,
+  print: (text) => void Deno.stdout.writeSync(new TextEncoder().encode(text)),
+  run,
+}).then((exitCode) => {
+  if (exitCode !== undefined) Deno.exit(exitCode);
+}, (error) => {
   console.error(`berth: ${error instanceof Error ? error.message : error}`);
   if (error instanceof Deno.errors.NotCapable || (error as Error | undefined)?.cause instanceof Deno.errors.NotCapable) {
     console.error("berth: grant --allow-net for --host:--port and --allow-read/--allow-write for --root (see --help)");

@@ -1,9 +1,14 @@
-import { createRegistry, errorResponse, RegistryError } from "../../src/index.ts";
-import { toRegistryOptions, type ServeOptions as SharedServeOptions } from "../shared/serve-options.ts";
+import { createRegistry, errorResponse, RegistryError, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 
-export type ServeOptions = SharedServeOptions<AccessLogEntry>;
+export interface ServeOptions {
+  registry: Registry;
+  host?: string;
+  /** 0 for a free port. Default 5000. */
+  port?: number;
+  accessLog?: (entry: AccessLogEntry) => void;
+}
 
 export interface AccessLogEntry {
   method: string;
@@ -22,18 +27,22 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Start Berth on Deno.serve with storage under `options.root`. */
-export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const store = new DenoStore(options.root);
+/** The registry a configuration describes, on Deno: storage through Deno.open, node:crypto hashing. */
+export async function createDenoRegistry(config: Config): Promise<Registry> {
+  const store = new DenoStore(config.storage.root);
   await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
-  const htpasswd = options.htpasswdFile ? await Deno.readTextFile(options.htpasswdFile) : undefined;
-  const registry = createRegistry(toRegistryOptions(options, { store, hasher: createNodeCryptoHasher, htpasswd }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => Deno.readTextFile(path) }));
+}
+
+/** Serve a registry on Deno.serve. */
+export function serve(options: ServeOptions): RunningServer {
+  const { registry, host = "127.0.0.1", port: wanted = 5000 } = options;
   const log = options.accessLog;
   const drain = new Drain();
   const server = Deno.serve({
-    hostname: options.host,
-    port: options.port,
+    hostname: host,
+    port: wanted,
     onListen: () => {}, // main.ts prints the one line tests and users look for
   }, async (request, info) => {
     if (drain.closing) return errorResponse(shuttingDown(), request.method);
@@ -57,9 +66,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     return countBody(request, response, sent);
   });
   const { port } = server.addr;
-  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     server,
     close: async (graceMs = 10_000) => {
       let timer: ReturnType<typeof setTimeout> | undefined;

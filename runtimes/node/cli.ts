@@ -1,22 +1,31 @@
-import { formatAccessLog, OPTIONS_HELP, parseCommand } from "../shared/cli-options.ts";
-import { serve } from "./server.ts";
+import { readFile } from "node:fs/promises";
+import { VERSION, type Command, type Config } from "../../src/index.ts";
+import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
+import { createNodeRegistry, serve } from "./server.ts";
 
-export const HELP = `Usage: berth serve [options]
+export const USAGE = `Usage: berth <command> [options]
 
-Run an OCI registry on node:http with storage in a local folder.
-
-${OPTIONS_HELP}`;
+Berth, an OCI registry. On Node: node:http with storage in a local folder.`;
 
 export async function main(argv: string[]): Promise<void> {
-  const parsed = parseCommand(argv, (name) => process.env[name]);
-  if ("help" in parsed) {
-    process.stdout.write(HELP);
-    process.exitCode = parsed.help.exitCode;
-    return;
-  }
-  const { config } = parsed;
-  const running = await serve({ ...config, accessLog: config.quiet ? undefined : (e) => console.log(formatAccessLog(e)) });
-  console.log(`berth listening on ${running.url} (storage ${config.root})`);
+  const exitCode = await runCommand({
+    argv,
+    env: (name) => process.env[name],
+    readText: (path) => readFile(path, "utf8"),
+    usage: USAGE,
+    version: VERSION,
+    print: (text) => process.stdout.write(text),
+    run,
+  });
+  if (exitCode !== undefined) process.exitCode = exitCode;
+}
+
+async function run(command: Command, config: Config): Promise<void> {
+  if (command !== "serve") throw new Error(`berth ${command} is not built yet`);
+  const registry = await createNodeRegistry(config);
+  const { host, port, accessLog } = config.server;
+  const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
+  console.log(`berth listening on ${running.url} (storage ${config.storage.root})`);
 
   const stop = async (signal: string) => {
     console.log(`berth: ${signal}, finishing in-flight requests`);
@@ -25,4 +34,5 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.once("SIGINT", () => void stop("SIGINT"));
   process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGHUP", () => void registry.reload()); // re-read the htpasswd file and the policy now
 }

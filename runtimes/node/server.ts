@@ -1,13 +1,19 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRegistry } from "../../src/index.ts";
-import { toRegistryOptions, type ServeOptions as SharedServeOptions } from "../shared/serve-options.ts";
+import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
 
-export type ServeOptions = SharedServeOptions<AccessLogEntry>;
+export interface ServeOptions {
+  /** Any registry: `createRegistry({ store: new FsStore("./data"), hasher: createNodeHasher })`. */
+  registry: Registry;
+  host?: string;
+  /** 0 for a free port. Default 5000. */
+  port?: number;
+  accessLog?: (entry: AccessLogEntry) => void;
+}
 
 const KEEP_ALIVE_MS = 120_000;
 
@@ -18,13 +24,17 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Start Berth on node:http with filesystem storage. */
-export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const store = new FsStore(options.root);
+/** The registry a configuration describes, on Node: filesystem storage, native hashing. */
+export async function createNodeRegistry(config: Config): Promise<Registry> {
+  const store = new FsStore(config.storage.root);
   await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
-  const htpasswd = options.htpasswdFile ? await readFile(options.htpasswdFile, "utf8") : undefined;
-  const registry = createRegistry(toRegistryOptions(options, { store, hasher: createNodeCryptoHasher, htpasswd }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => readFile(path, "utf8") }));
+}
+
+/** Serve a registry on node:http. */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const { registry, host = "127.0.0.1", port: wanted = 5000 } = options;
   // Idle keep-alive connections stay open longer than clients keep them (Go's transport, in
   // docker, podman and skopeo: 90 s). A server that closes first races a client reusing the
   // connection, which then sees "socket hang up" for a request it just sent (the benchmark
@@ -32,12 +42,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1000 }, toRequestListener(registry.fetch, options.accessLog));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.host, resolve);
+    server.listen(wanted, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     server,
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {

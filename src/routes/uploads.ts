@@ -7,7 +7,7 @@ import type { Context } from "../context.ts";
 import { parseDigest, type Digest } from "../digest.ts";
 import { validateName } from "../reference.ts";
 import { findLinkingRepository, linkBlob, statLinkedBlob } from "../repository.ts";
-import { decodeParam, nameOf, requireAccess } from "../routing.ts";
+import { decodeParam, grantOf, nameOf } from "../routing.ts";
 import { nonEmptyBody } from "../streams.ts";
 import {
   appendToUpload,
@@ -23,7 +23,7 @@ import {
 const UPLOAD = "/v2/:name+/blobs/uploads/:id";
 
 export function registerUploadRoutes(router: RegistryRouter, ctx: Context): void {
-  router.post("/v2/:name+/blobs/uploads/", requireAccess(ctx, "push"), async (request) => {
+  router.post("/v2/:name+/blobs/uploads/", async (request) => {
     const name = nameOf(request);
     const url = new URL(request.url);
     const mount = url.searchParams.get("mount");
@@ -44,7 +44,7 @@ export function registerUploadRoutes(router: RegistryRouter, ctx: Context): void
     }
   });
 
-  router.patch(UPLOAD, requireAccess(ctx, "push"), async (request) => {
+  router.patch(UPLOAD, async (request) => {
     const state = await loadUpload(ctx, nameOf(request), request.params.id!);
     const chunk = chunkOf(request, state); // a bad Content-Range fails before any byte is read
     const body = await nonEmptyBody(request as unknown as Request);
@@ -52,18 +52,18 @@ export function registerUploadRoutes(router: RegistryRouter, ctx: Context): void
     return uploadAccepted(await appendToUpload(ctx, state, body, chunk));
   });
 
-  router.put(UPLOAD, requireAccess(ctx, "push"), async (request) => {
+  router.put(UPLOAD, async (request) => {
     const state = await loadUpload(ctx, nameOf(request), request.params.id!);
     const digest = new URL(request.url).searchParams.get("digest");
     return blobCreated(state.name, await finishWithBody(ctx, request, state, digest));
   });
 
-  router.get(UPLOAD, requireAccess(ctx, "push"), async (request) => {
+  router.get(UPLOAD, async (request) => {
     const state = await loadUpload(ctx, nameOf(request), request.params.id!);
     return new Response(null, { status: 204, headers: sessionHeaders(state) });
   });
 
-  router.delete(UPLOAD, requireAccess(ctx, "push"), async (request) => {
+  router.delete(UPLOAD, async (request) => {
     await deleteUpload(ctx, await loadUpload(ctx, nameOf(request), request.params.id!));
     return new Response(null, { status: 204 });
   });
@@ -83,18 +83,20 @@ async function finishWithBody(ctx: Context, request: IRequest, state: UploadStat
  * repository that has it, as the spec allows); null when that is not possible.
  */
 async function tryMount(ctx: Context, request: IRequest, name: string, digest: Digest, from: string | null): Promise<Digest | null> {
-  const mayPull = (source: string) =>
-    ctx.checkAccess(request as unknown as Request, { name: source, action: "pull" }).then(() => true, () => false);
+  const grant = grantOf(request);
   if (from === null) {
-    if ((await findLinkingRepository(ctx, digest, mayPull)) === null) return null;
+    // Any repository the caller may pull, found cheaply (repository.ts, findLinkingRepository).
+    if ((await findLinkingRepository(ctx, digest, (source) => grant.mayPull(source))) === null) return null;
   } else {
     const source = decodeParam(from);
     try {
       validateName(source);
     } catch {
-      return null; // not a repository: fall back to a normal upload
+      return null; // not a repository name: fall back to a normal upload
     }
-    if (!(await mayPull(source)) || (await statLinkedBlob(ctx, source, digest)) === null) return null;
+    // The before stage asked for pull on `from` as an optional scope; without it, a normal upload.
+    if (!grant.granted("repository", source, "pull")) return null;
+    if ((await statLinkedBlob(ctx, source, digest)) === null) return null;
   }
   await linkBlob(ctx, name, digest);
   return digest;

@@ -280,15 +280,17 @@ describeTargets("errors", (kind, caps) => {
     });
   }
 
-  for (const [method, path] of [
-    ["POST", "/v2/name/manifests/latest"],
-    ["PATCH", "/v2/name/manifests/latest"],
-    ["PUT", `/v2/name/blobs/${sha256("x")}`],
-    ["POST", "/v2/name/tags/list"],
-    ["DELETE", "/v2/"],
+  for (const [method, path, allow] of [
+    ["POST", "/v2/name/manifests/latest", "HEAD, GET, PUT, DELETE"],
+    ["PATCH", "/v2/name/manifests/latest", "HEAD, GET, PUT, DELETE"],
+    ["PUT", `/v2/name/blobs/${sha256("x")}`, "HEAD, GET, DELETE"],
+    ["POST", "/v2/name/tags/list", "GET"],
+    ["DELETE", "/v2/", "GET"],
+    ["DELETE", "/v2/_catalog", "GET"],
   ] as const) {
-    it(`${method} ${path} (method not allowed) -> 405 UNSUPPORTED`, async () => {
+    it(`${method} ${path} (method not allowed) -> 405 UNSUPPORTED, Allow: ${allow}`, async () => {
       const res = await target().fetch(path, { method, body: method === "DELETE" ? undefined : "x" });
+      expect(res.headers.get("allow")).toBe(allow);
       await expectError(res, 405, "UNSUPPORTED");
     });
   }

@@ -412,4 +412,4 @@ describeTargets("manifest size limit", (kind) => {
     });
     await expectError(res, 413, "MANIFEST_INVALID");
   });
-}, ["manifestLimit"]);
+}, ["limits"]);

@@ -404,4 +404,4 @@ describeTargets("upload expiry", (kind) => {
       await expectStatus(res, 202);
     }
   });
-}, ["uploadExpiry"]);
+}, ["limits"]);

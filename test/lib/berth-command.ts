@@ -8,7 +8,6 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ENV_NAMES } from "../../runtimes/shared/cli-options.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const DENO_CONFIG = join(REPO_ROOT, "runtimes/deno/deno.json");
@@ -28,12 +27,16 @@ export interface BerthServeOptions {
   htpasswdFile?: string;
   anonymousPull?: boolean;
   readOnlyUsers?: string[];
-  uploadExpirySeconds?: number;
+  uploadExpiryMs?: number;
+  maxManifestBytes?: number;
   quiet?: boolean;
   /** Node only: flags for node itself (e.g. --cpu-prof). */
   nodeFlags?: string[];
   /** Deno only: false leaves out --allow-write for the root (default true). */
   allowWrite?: boolean;
+  /** More `berth serve` flags (auth), and the files they name (Deno must be allowed to read them). */
+  extraArgs?: string[];
+  readable?: string[];
 }
 
 let resolvedDeno: string | null | undefined;
@@ -63,21 +66,24 @@ function serveFlags(options: BerthServeOptions): string[] {
   if (options.htpasswdFile) args.push("--htpasswd", options.htpasswdFile);
   if (options.anonymousPull) args.push("--anonymous-pull");
   if (options.readOnlyUsers?.length) args.push("--read-only", options.readOnlyUsers.join(","));
-  if (options.uploadExpirySeconds !== undefined) args.push("--upload-expiry", String(options.uploadExpirySeconds));
+  if (options.uploadExpiryMs !== undefined) args.push("--upload-expiry", `${options.uploadExpiryMs / 1000}s`);
+  if (options.maxManifestBytes !== undefined) args.push("--max-manifest-size", String(options.maxManifestBytes));
   if (options.quiet) args.push("--quiet");
+  args.push(...(options.extraArgs ?? []));
   return args;
 }
 
 /** `deno run` arguments for main.ts with exactly the permissions it needs. */
 export function denoServeArgs(options: BerthServeOptions): string[] {
   const host = options.host ?? "127.0.0.1";
-  const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : [])];
+  const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : []), ...(options.readable ?? [])];
   return [
     "run", "--config", DENO_CONFIG, "--no-prompt",
     `--allow-net=${host.includes(":") ? `[${host}]` : host}:${options.port ?? 0}`,
     `--allow-read=${readable.join(",")}`,
     ...(options.allowWrite === false ? [] : [`--allow-write=${options.root}`]),
-    `--allow-env=${ENV_NAMES.join(",")}`,
+    // yaml (config and policy files) reads LOG_TOKENS/LOG_STREAM on every parse; Deno throws on ungranted reads there.
+    "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM",
     DENO_MAIN, ...serveFlags(options),
   ];
 }

@@ -4,6 +4,7 @@
  * through its command-line flags and spoken to with real fetch over a socket.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { authLaunch } from "./auth-args.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berthServeCommand, LISTENING, REPO_ROOT, type BerthRuntime } from "../lib/berth-command.ts";
@@ -13,19 +14,15 @@ import { socketTarget, type Target, type TargetOptions } from "./index.ts";
 export async function createCliTarget(runtime: BerthRuntime, options: TargetOptions): Promise<Target> {
   const workDir = await mkdtemp(join(tmpdir(), `berth-${runtime}-target-`));
   const rootDir = join(workDir, "root");
-  let htpasswdFile: string | undefined;
-  if (options.auth?.htpasswd !== undefined) {
-    htpasswdFile = join(workDir, "htpasswd");
-    await writeFile(htpasswdFile, options.auth.htpasswd);
-  }
+  const auth = await authLaunch(options.auth, workDir);
   const { cmd, args, env } = berthServeCommand(runtime, {
     root: rootDir,
-    htpasswdFile,
-    anonymousPull: options.auth?.anonymousPull,
-    readOnlyUsers: options.auth?.readOnlyUsers,
-    uploadExpirySeconds: options.uploadExpiryMs === undefined ? undefined : options.uploadExpiryMs / 1000,
+    extraArgs: auth.args,
+    readable: auth.files,
+    uploadExpiryMs: options.uploadExpiryMs,
+    maxManifestBytes: options.maxManifestBytes,
   });
-  const server = startDaemon(cmd, args, { env, cwd: REPO_ROOT });
+  const server = startDaemon(cmd, args, { env: { ...env, ...auth.env }, cwd: REPO_ROOT });
   const close = async () => {
     await server.stop(5_000);
     await rm(workDir, { recursive: true, force: true });
@@ -34,7 +31,18 @@ export async function createCliTarget(runtime: BerthRuntime, options: TargetOpti
     // Generous: a fresh DENO_DIR downloads the npm dependencies on the first deno start.
     const baseUrl = (await server.waitForLine(LISTENING, 60_000))[1]!.replace(/\/$/, "");
     if (process.env.BERTH_TARGET_LOGS) server.child.stderr!.pipe(process.stderr);
-    return socketTarget(runtime, baseUrl, close, rootDir);
+    return {
+      ...socketTarget(runtime, baseUrl, close, rootDir),
+      // Reload tests rewrite the server's htpasswd/policy files and send it SIGHUP.
+      async writeAuthFile(which, text) {
+        const path = auth.paths[which];
+        if (!path) throw new Error(`${runtime} target: started without a ${which} file`);
+        await writeFile(path, text);
+      },
+      async hangUp() {
+        server.child.kill("SIGHUP");
+      },
+    };
   } catch (error) {
     await close();
     throw new Error(`${runtime} target: ${error instanceof Error ? error.message : error}`);

@@ -25,6 +25,10 @@ export interface Target {
   baseUrl?: string;
   /** Set when the target owns a storage directory: its parent holds nothing else of the registry's. */
   rootDir?: string;
+  /** Rewrite the htpasswd or policy file the registry was started with (reload tests). */
+  writeAuthFile?(which: "htpasswd" | "policy", text: string): Promise<void>;
+  /** SIGHUP: re-read them now. */
+  hangUp?(): Promise<void>;
 }
 
 /** A Target for a registry listening at `baseUrl`, spoken to with real fetch over a socket. */
@@ -43,20 +47,18 @@ export function socketTarget(name: string, baseUrl: string, close: () => Promise
 
 /** What a target kind can be configured with; suites skip tests whose needs a kind lacks. */
 export interface Capabilities {
-  /** auth.htpasswd and auth.anonymousPull. */
+  /** auth.htpasswd, auth.policy, auth.anonymousPull, auth.token. */
   htpasswd: boolean;
-  /** auth.readOnlyUsers (the CLI's --read-only). */
-  readOnlyUsers: boolean;
-  /** auth.realm (no CLI flag). */
-  realm: boolean;
+  /** auth.readOnlyUsers and auth.realm. */
+  authOptions: boolean;
+  /** htpasswd and policy are files that can change under the server (not on Workers: secrets). */
+  authReload: boolean;
   /** auth.authorize (a function: only in-process). */
   customAuthorizer: boolean;
   /** hooks (functions: only in-process). */
   hooks: boolean;
-  /** uploadExpiryMs (the CLI's --upload-expiry). */
-  uploadExpiry: boolean;
-  /** maxManifestBytes (no CLI flag). */
-  manifestLimit: boolean;
+  /** uploadExpiryMs and maxManifestBytes (the CLI's --upload-expiry and --max-manifest-size). */
+  limits: boolean;
   /** A request may claim a Content-Length the body does not have (only without a socket). */
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
@@ -75,12 +77,11 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: true,
     capabilities: {
       htpasswd: true,
-      readOnlyUsers: true,
-      realm: true,
+      authOptions: true,
+      authReload: true,
       customAuthorizer: true,
       hooks: true,
-      uploadExpiry: true,
-      manifestLimit: true,
+      limits: true,
       forgedContentLength: true,
       socket: false,
     },
@@ -90,12 +91,11 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: true,
     capabilities: {
       htpasswd: true,
-      readOnlyUsers: true,
-      realm: false,
+      authOptions: true,
+      authReload: true,
       customAuthorizer: false,
       hooks: false,
-      uploadExpiry: true,
-      manifestLimit: false,
+      limits: true,
       forgedContentLength: false,
       socket: true,
     },
@@ -106,12 +106,11 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: denoBinary() !== null,
     capabilities: {
       htpasswd: true,
-      readOnlyUsers: true,
-      realm: false,
+      authOptions: true,
+      authReload: true,
       customAuthorizer: false,
       hooks: false,
-      uploadExpiry: true,
-      manifestLimit: false,
+      limits: true,
       forgedContentLength: false,
       socket: true,
     },
@@ -122,12 +121,11 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: true,
     capabilities: {
       htpasswd: true,
-      readOnlyUsers: true,
-      realm: true,
+      authOptions: true,
+      authReload: false,
       customAuthorizer: false,
       hooks: false,
-      uploadExpiry: true,
-      manifestLimit: true,
+      limits: true,
       forgedContentLength: false,
       socket: true,
     },
@@ -160,12 +158,11 @@ export async function createTarget(kind: string, options: TargetOptions = {}): P
   const auth = options.auth ?? {};
   const unsupported = [
     (auth.htpasswd !== undefined || auth.anonymousPull) && !caps.htpasswd && "auth.htpasswd/anonymousPull",
-    auth.readOnlyUsers && !caps.readOnlyUsers && "auth.readOnlyUsers",
-    auth.realm && !caps.realm && "auth.realm",
+    (auth.readOnlyUsers || auth.realm) && !caps.authOptions && "auth.readOnlyUsers/realm",
+    auth.reload && !caps.authReload && "auth.reload",
     auth.authorize && !caps.customAuthorizer && "auth.authorize",
     options.hooks && !caps.hooks && "hooks",
-    options.uploadExpiryMs !== undefined && !caps.uploadExpiry && "uploadExpiryMs",
-    options.maxManifestBytes !== undefined && !caps.manifestLimit && "maxManifestBytes",
+    (options.uploadExpiryMs !== undefined || options.maxManifestBytes !== undefined) && !caps.limits && "limits",
   ].filter(Boolean);
   if (unsupported.length) throw new Error(`target ${kind} cannot be configured with ${unsupported.join(", ")}`);
   return entry.create(options);

@@ -8,7 +8,8 @@ import { tempDir } from '../lib/tmp.ts';
 /** Berth on `runtime` with a fresh root, as test/lib/berth-command.ts runs it. */
 export const launchBerth = (runtime: BerthRuntime): Launcher => async (opts) => {
   const root = tempDir(`${runtime}-root`);
-  const { cmd, args, env } = berthServeCommand(runtime, { root, htpasswdFile: opts.htpasswdFile, anonymousPull: opts.anonymousPull });
+  const policy = opts.policyFile ? { extraArgs: ['--policy', opts.policyFile], readable: [opts.policyFile] } : {};
+  const { cmd, args, env } = berthServeCommand(runtime, { root, htpasswdFile: opts.htpasswdFile, anonymousPull: opts.anonymousPull, ...policy });
   const d = startDaemon(cmd, args, { env });
   try {
     const url = (await d.waitForLine(LISTENING, 90_000))[1]!.replace(/\/$/, '');

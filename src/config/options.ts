@@ -1,0 +1,111 @@
+/**
+ * THE option table of Berth. Every setting is one row: its key in the config file, its flag,
+ * its BERTH_* variable, its type and default, its help line. The CLI (Node and Deno), the
+ * config file and the Worker's vars are all read through this table by src/config/load.ts,
+ * so an option cannot exist in one place and not another. To add an option: add a row here
+ * and a field to `Config` in src/config/schema.ts.
+ */
+import { parsePolicy } from "../auth/policy.ts";
+import { ConfigError, type ValueKind } from "./values.ts";
+
+export type Command = "serve" | "gc" | "du";
+
+export interface OptionSpec {
+  /** Dotted path in the config file and in `Config`, e.g. `auth.htpasswd`. */
+  key: string;
+  kind: ValueKind;
+  /** `--flag` name (no dashes); booleans also take `--no-<flag>`. Omit for file-only keys. */
+  flag?: string;
+  /** Repeated flags add to a list instead of replacing it (`--upstream a --upstream b`). */
+  repeatable?: boolean;
+  /** BERTH_* variable. On Workers it is a var or a secret; a `file` kind there holds the contents. */
+  env?: string;
+  default?: unknown;
+  /** Placeholder in the help text, e.g. `DIR`. */
+  arg?: string;
+  help: string;
+  /** Commands whose command line takes the flag (default: serve). The file and env apply to all. */
+  commands?: Command[];
+  /** Only on the command line (e.g. `--dry-run`); never in the file or the environment. */
+  flagOnly?: boolean;
+  /** A boolean flag that sets its key to false (`--quiet` for `server.accessLog`). */
+  invert?: boolean;
+  /** Checks a structured value (policy rules, webhooks) and returns it typed; throws ConfigError. */
+  check?: (value: unknown, source: string) => unknown;
+}
+
+export const COMMANDS: Record<Command, string> = {
+  serve: "run the registry",
+  gc: "remove what nothing references (see berth gc --help)",
+  du: "show storage use per repository",
+};
+
+export const OPTIONS: OptionSpec[] = [
+  { key: "config", kind: "file", flag: "config", env: "BERTH_CONFIG", arg: "FILE", commands: ["serve", "gc", "du"], help: "configuration file (YAML or JSON); flags and BERTH_* variables override it" },
+  // storage
+  { key: "storage.root", kind: "string", flag: "root", env: "BERTH_ROOT", default: "./data", arg: "DIR", commands: ["serve", "gc", "du"], help: "storage folder" },
+  { key: "storage.partSize", kind: "bytes", env: "BERTH_PART_SIZE", default: 5 * 1024 * 1024, arg: "SIZE", help: "object stores (R2): part size for bodies of unknown length, at least 5MiB" },
+  // server
+  { key: "server.host", kind: "string", flag: "host", env: "BERTH_HOST", default: "127.0.0.1", arg: "ADDR", help: "listen address" },
+  { key: "server.port", kind: "port", flag: "port", env: "BERTH_PORT", default: 5000, arg: "N", help: "listen port, 0 for any free one" },
+  { key: "server.accessLog", kind: "boolean", flag: "access-log", env: "BERTH_ACCESS_LOG", default: true, help: "one log line per request (--no-access-log or --quiet to turn off)" },
+  { key: "server.accessLog", kind: "boolean", flag: "quiet", invert: true, flagOnly: true, help: "same as --no-access-log" },
+  // uploads and manifests
+  { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
+  { key: "manifests.maxBytes", kind: "bytes", flag: "max-manifest-size", env: "BERTH_MAX_MANIFEST_BYTES", default: 4 * 1024 * 1024, arg: "SIZE", help: "largest accepted manifest (e.g. 4MiB)" },
+  // auth
+  { key: "auth.htpasswd", kind: "file", flag: "htpasswd", env: "BERTH_HTPASSWD", arg: "FILE", help: "users: a bcrypt htpasswd file (htpasswd -B); turns auth on" },
+  { key: "auth.policy", kind: "document", flag: "policy", env: "BERTH_POLICY", arg: "FILE", check: checkPolicy, help: "access policy (YAML/JSON: groups and rules per repository glob); in the config file also inline" },
+  { key: "auth.anonymousPull", kind: "boolean", flag: "anonymous-pull", env: "BERTH_ANONYMOUS_PULL", default: false, help: "shorthand policy: anyone may pull; pushing needs a user" },
+  { key: "auth.readOnlyUsers", kind: "list", flag: "read-only", env: "BERTH_READ_ONLY_USERS", default: [], arg: "USERS", help: "shorthand policy: comma-separated users who may pull but not push or delete" },
+  { key: "auth.reloadInterval", kind: "duration", env: "BERTH_AUTH_RELOAD_INTERVAL", default: 3000, arg: "DURATION", help: "how often the htpasswd and policy files are checked for changes (also on SIGHUP)" },
+  { key: "auth.realm", kind: "string", flag: "realm", env: "BERTH_REALM", default: "Berth", arg: "NAME", help: "realm of the Basic challenge (library authorizers; the CLI issues Bearer tokens)" },
+  { key: "auth.token.lifetime", kind: "duration", flag: "token-lifetime", env: "BERTH_TOKEN_LIFETIME", default: 300_000, arg: "DURATION", check: checkLifetime, help: "lifetime of issued access tokens, at least 60s" },
+  { key: "auth.token.refreshLifetime", kind: "duration", env: "BERTH_TOKEN_REFRESH_LIFETIME", default: 30 * 86_400_000, arg: "DURATION", check: checkLifetime, help: "lifetime of refresh tokens (what docker login keeps instead of the password)" },
+  { key: "auth.token.key", kind: "file", flag: "token-key", env: "BERTH_TOKEN_KEY", arg: "FILE", help: "ES256 signing key (PEM PKCS#8 or JWK); default: generated once and kept in the store" },
+  { key: "auth.token.issuer", kind: "string", flag: "token-issuer", env: "BERTH_TOKEN_ISSUER", default: "berth", arg: "NAME", help: "iss of issued tokens" },
+  { key: "auth.token.service", kind: "string", flag: "token-service", env: "BERTH_TOKEN_SERVICE", default: "berth", arg: "NAME", help: "service named in challenges, aud of tokens" },
+  { key: "auth.token.realm", kind: "string", flag: "token-realm", env: "BERTH_TOKEN_REALM", arg: "URL", help: "token endpoint URL in challenges (default: <request origin>/auth/token; set it behind a proxy)" },
+  { key: "auth.token.trust", kind: "object", check: checkTrust, help: "external token servers to trust: a list of {issuer, service, keys (PEM/JWK/JWKS text) or keysFile}" },
+];
+
+function checkPolicy(value: unknown, source: string): unknown {
+  const data = (value as { data?: object }).data;
+  if (data !== undefined) {
+    try {
+      parsePolicy(data);
+    } catch (error) {
+      throw new ConfigError(`${source}: ${(error as Error).message}`);
+    }
+  }
+  return value;
+}
+
+function checkLifetime(value: unknown, source: string): unknown {
+  if ((value as number) < 60_000) throw new ConfigError(`${source}: tokens must live at least 60s`);
+  return value;
+}
+
+export interface TrustedIssuerConfig {
+  issuer: string;
+  service?: string;
+  keys?: string;
+  keysFile?: string;
+}
+
+function checkTrust(value: unknown, source: string): TrustedIssuerConfig[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${source}: expected a list of {issuer, service, keys or keysFile}`);
+  return value.map((entry, index) => {
+    const where = `${source}[${index}]`;
+    if (!entry || typeof entry !== "object") throw new ConfigError(`${where}: expected a mapping`);
+    const { issuer, service, keys, keysFile, ...rest } = entry as Record<string, unknown>;
+    if (Object.keys(rest).length) throw new ConfigError(`${where}.${Object.keys(rest)[0]}: unknown key (issuer, service, keys, keysFile)`);
+    if (typeof issuer !== "string" || !issuer) throw new ConfigError(`${where}.issuer: expected the iss its tokens carry`);
+    if (service !== undefined && typeof service !== "string") throw new ConfigError(`${where}.service: expected a string`);
+    if ((typeof keys === "string") === (typeof keysFile === "string")) throw new ConfigError(`${where}: give keys (PEM, JWK or JWKS text) or keysFile, one of them`);
+    return { issuer, service: service as string | undefined, keys: keys as string | undefined, keysFile: keysFile as string | undefined };
+  });
+}
+
+/** Every BERTH_* variable the table reads. */
+export const ENV_NAMES: string[] = [...new Set(OPTIONS.flatMap((option) => (option.env ? [option.env] : [])))];
