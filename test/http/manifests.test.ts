@@ -261,6 +261,19 @@ describeTargets("manifests", (kind) => {
     });
   }
 
+  it("PUT /v2/<name>/manifests/<tag> without Content-Type: the body's mediaType decides; with neither -> 400 MANIFEST_INVALID", async () => {
+    const name = uniqueName();
+    await pushEmptyConfig(target(), name);
+    const typed = utf8(oci({})); // bytes: fetch adds no Content-Type (a string would be text/plain)
+    const res = await target().fetch(`/v2/${name}/manifests/typed`, { method: "PUT", body: typed });
+    await expectStatus(res, 201);
+    const head = await target().fetch(`/v2/${name}/manifests/typed`, { method: "HEAD" });
+    expect(head.headers.get("content-type")).toBe(MT.ociManifest);
+    const untyped = utf8(JSON.stringify({ schemaVersion: 2, config, layers: [] }));
+    const [error] = await expectError(await target().fetch(`/v2/${name}/manifests/untyped`, { method: "PUT", body: untyped }), 400, "MANIFEST_INVALID");
+    expect(error!.message).toBe("no Content-Type and no mediaType");
+  });
+
   it("PUT /v2/<name>/manifests/<tag> with string annotations everywhere and a matching mediaType -> 201", async () => {
     const name = uniqueName();
     await pushEmptyConfig(target(), name);
