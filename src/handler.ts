@@ -1,5 +1,6 @@
 import { Router, type IRequest, type RouteEntry } from "itty-router";
 import { createContext, type Context } from "./context.ts";
+import { withCors } from "./cors.ts";
 import { API_VERSION, errorResponse, RegistryError } from "./errors.ts";
 import type { RegistryOptions } from "./options.ts";
 import { rejectRequestLine } from "./request-line.ts";
@@ -12,6 +13,7 @@ import { registerTagRoutes } from "./routes/tags.ts";
 import { registerTokenRoutes } from "./routes/token.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { accessOf, compileRows, matchRow, RouteTable, type CompiledRow } from "./routing.ts";
+import { registerUiRoutes } from "./ui/routes.ts";
 
 export interface Registry {
   fetch(request: Request): Promise<Response>;
@@ -32,6 +34,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   registerTagRoutes(table, ctx);
   registerReferrerRoutes(table, ctx);
   registerTokenRoutes(table, ctx);
+  if (options.ui !== false) registerUiRoutes(table, ctx);
 
   const rows = compileRows(table.rows, (row) => row.handler);
   const notFound: RouteEntry = ["ALL", /^/, [noSuchEndpoint], "*"] as unknown as RouteEntry;
@@ -46,11 +49,10 @@ export function createRegistry(options: RegistryOptions): Registry {
       },
     ],
   });
-  return {
-    // Refused request lines first (src/request-line.ts): on Deno `request.url` is still the raw target.
-    fetch: async (request) => rejectRequestLine(request.method, request.url) ?? (router.fetch(request) as Promise<Response>),
-    reload: () => ctx.reloadAuth(),
-  };
+  const routed = withCors(options.corsOrigins ?? [], (request) => router.fetch(request) as Promise<Response>);
+  // Refused request lines first (src/request-line.ts): on Deno `request.url` is still the raw target.
+  const fetch = async (request: Request) => rejectRequestLine(request.method, request.url) ?? routed(request);
+  return { fetch, reload: () => ctx.reloadAuth() };
 }
 
 /**

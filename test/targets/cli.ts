@@ -15,9 +15,10 @@ export async function createCliTarget(runtime: BerthRuntime, options: TargetOpti
   const workDir = await mkdtemp(join(tmpdir(), `berth-${runtime}-target-`));
   const rootDir = join(workDir, "root");
   const auth = await authLaunch(options.auth, workDir);
+  const ui = [...(options.ui === false ? ["--no-ui"] : []), ...(options.corsOrigins ? ["--cors-origins", options.corsOrigins.join(",")] : [])];
   const { cmd, args, env } = berthServeCommand(runtime, {
     root: rootDir,
-    extraArgs: auth.args,
+    extraArgs: [...auth.args, ...ui],
     readable: auth.files,
     uploadExpiryMs: options.uploadExpiryMs,
     maxManifestBytes: options.maxManifestBytes,

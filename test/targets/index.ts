@@ -13,6 +13,9 @@ export interface TargetOptions {
   hooks?: RegistryHooks;
   uploadExpiryMs?: number;
   maxManifestBytes?: number;
+  /** The web UI on or off (--no-ui) and CORS origins (--cors-origins). */
+  ui?: boolean;
+  corsOrigins?: string[];
 }
 
 export interface Target {
@@ -63,6 +66,8 @@ export interface Capabilities {
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
   socket: boolean;
+  /** ui and corsOrigins. */
+  uiOptions: boolean;
 }
 
 interface TargetKind {
@@ -84,6 +89,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: true,
       socket: false,
+      uiOptions: true,
     },
     create: async (options) => (await import("./in-process.ts")).createInProcessTarget(options),
   },
@@ -98,6 +104,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      uiOptions: true,
     },
     create: async (options) => (await import("./cli.ts")).createCliTarget("node", options),
   },
@@ -113,6 +120,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      uiOptions: true,
     },
     create: async (options) => (await import("./cli.ts")).createCliTarget("deno", options),
   },
@@ -128,6 +136,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      uiOptions: false,
     },
     create: async (options) => (await import("./worker.ts")).createWorkerTarget(options),
   },
@@ -163,6 +172,7 @@ export async function createTarget(kind: string, options: TargetOptions = {}): P
     auth.authorize && !caps.customAuthorizer && "auth.authorize",
     options.hooks && !caps.hooks && "hooks",
     (options.uploadExpiryMs !== undefined || options.maxManifestBytes !== undefined) && !caps.limits && "limits",
+    (options.ui !== undefined || options.corsOrigins) && !caps.uiOptions && "ui/corsOrigins",
   ].filter(Boolean);
   if (unsupported.length) throw new Error(`target ${kind} cannot be configured with ${unsupported.join(", ")}`);
   return entry.create(options);

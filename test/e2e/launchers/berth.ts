@@ -7,10 +7,10 @@ import { tempDir } from '../lib/tmp.ts';
 
 /** Berth on `runtime` with a fresh root, as test/lib/berth-command.ts runs it. */
 export const launchBerth = (runtime: BerthRuntime): Launcher => async (opts) => {
-  const root = tempDir(`${runtime}-root`);
+  const root = opts.root ?? tempDir(`${runtime}-root`);
   const policy = opts.policyFile ? { extraArgs: ['--policy', opts.policyFile], readable: [opts.policyFile] } : {};
   const { cmd, args, env } = berthServeCommand(runtime, { root, htpasswdFile: opts.htpasswdFile, anonymousPull: opts.anonymousPull, ...policy });
-  const d = startDaemon(cmd, args, { env });
+  const d = startDaemon(cmd, args, { env: { ...env, ...opts.env } });
   try {
     const url = (await d.waitForLine(LISTENING, 90_000))[1]!.replace(/\/$/, '');
     return {
