@@ -13,9 +13,6 @@ const env = (name: string) =>
 async function run(command: Command, config: Config): Promise<void> {
   const root = config.storage.root;
   if (command !== "serve") return void Deno.stdout.writeSync(new TextEncoder().encode(await runLifecycleCommand(command, new DenoStore(root), config)));
-  if (Deno.permissions.querySync({ name: "write", path: root }).state !== "granted") {
-    console.error(`berth: no --allow-write for ${root}: pulls work, pushes will fail`);
-  }
   const registry = await createDenoRegistry(config);
   const { host, port, accessLog } = config.server;
   const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
@@ -44,7 +41,7 @@ runCommand({
   if (exitCode !== undefined) Deno.exit(exitCode);
 }, (error) => {
   console.error(`berth: ${error instanceof Error ? error.message : error}`);
-  if (error instanceof Deno.errors.NotCapable) {
+  if (error instanceof Deno.errors.NotCapable || (error as Error | undefined)?.cause instanceof Deno.errors.NotCapable) {
     console.error("berth: grant --allow-net for --host:--port and --allow-read/--allow-write for --root (see --help)");
   }
   Deno.exit(1);
