@@ -1,6 +1,6 @@
-import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
+import { createRegistry, errorResponse, RegistryError, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
-import { createDenoHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 
 export interface ServeOptions {
   registry: Registry;
@@ -30,8 +30,9 @@ export interface RunningServer {
 /** The registry a configuration describes, on Deno: storage through Deno.open, node:crypto hashing. */
 export async function createDenoRegistry(config: Config): Promise<Registry> {
   const store = new DenoStore(config.storage.root);
+  await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
-  return createRegistry(await registryOptionsFrom(config, { store, hasher: createDenoHasher, readText: (path) => Deno.readTextFile(path) }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => Deno.readTextFile(path) }));
 }
 
 /** Serve a registry on Deno.serve. */
@@ -44,11 +45,12 @@ export function serve(options: ServeOptions): RunningServer {
     port: wanted,
     onListen: () => {}, // main.ts prints the one line tests and users look for
   }, async (request, info) => {
-    if (drain.closing) return new Response("shutting down", { status: 503, headers: { connection: "close", "retry-after": "1" } });
+    if (drain.closing) return errorResponse(shuttingDown(), request.method);
     const started = performance.now();
     const done = drain.begin();
     info.completed.then(done, done);
-    const response = await registry.fetch(request).catch(internalError);
+    // The core answers its own errors; a bug that escapes it still gets the one serializer's 500.
+    const response = await registry.fetch(request).catch((error) => errorResponse(error, request.method));
     if (!log) return response;
     const { pathname, search } = new URL(request.url);
     const sent = { bytes: 0, counted: true };
@@ -78,6 +80,9 @@ export function serve(options: ServeOptions): RunningServer {
   };
 }
 
+const shuttingDown = () =>
+  new RegistryError("UNAVAILABLE", null, { message: "shutting down", headers: { connection: "close", "retry-after": "1" } });
+
 /** Counts requests until their responses are sent; `close()` resolves when none are left. */
 class Drain {
   closing = false;
@@ -95,12 +100,6 @@ class Drain {
     this.closing = true;
     return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (this.idle = resolve));
   }
-}
-
-/** The core answers its own errors; this is for a bug that escapes it (logged, like Node's adapter). */
-function internalError(error: unknown): Response {
-  console.error("berth: response failed", error);
-  return new Response("internal error", { status: 500, headers: { "content-type": "text/plain" } });
 }
 
 /**

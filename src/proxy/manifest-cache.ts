@@ -81,6 +81,10 @@ async function fetchManifest(ctx: Context, proxy: PullThrough, proxied: Proxied,
   }
   if (!response.ok || !response.body) throw await upstreamStatusError(response, `${name}:${reference}`);
   const bytes = await collectBytes(response.body, ctx.maxManifestBytes);
+  if (!bytes) {
+    await response.body.cancel().catch(() => {});
+    throw new RegistryError("UNAVAILABLE", { name, reference, limit: ctx.maxManifestBytes }, { status: 502, message: `upstream manifest is larger than ${ctx.maxManifestBytes} bytes (--max-manifest-size)` });
+  }
   proxy.counters.upstreamBytes += bytes.byteLength;
   const claimed = response.headers.get("docker-content-digest");
   const algorithm = expected?.algorithm ?? (claimed?.startsWith("sha512:") ? "sha512" : "sha256");

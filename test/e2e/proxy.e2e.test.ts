@@ -15,7 +15,7 @@ import { containersEnv, type ContainersEnv } from './lib/containers-env.ts';
 import { startDockerd } from './lib/dockerd.ts';
 import { expectSameImage } from './lib/layout-compare.ts';
 import { randomImageLayout } from './lib/oci-layout.ts';
-import { startDaemon, type Daemon } from './lib/proc.ts';
+import { startDaemon, type Daemon } from '../lib/daemon.ts';
 import { uniqueRepo } from './lib/registry-api.ts';
 import { removeTempDirs, tempDir } from './lib/tmp.ts';
 import { startUpstreamRegistry, UP_PASSWORD, UP_USER, type UpstreamRegistry } from './lib/upstream-registry.ts';

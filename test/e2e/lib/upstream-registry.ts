@@ -7,7 +7,7 @@ import { request as httpRequest, createServer, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { freePort, startDaemon, waitForHttp, type Daemon } from './proc.ts';
+import { freePort, startDaemon, waitForHttp, type Daemon } from '../../lib/daemon.ts';
 import { tempDir } from './tmp.ts';
 
 export const UP_USER = 'mirror';
