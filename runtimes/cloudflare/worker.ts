@@ -20,7 +20,7 @@ function registryFor(env: Env): Promise<Registry> {
   let registry = registries.get(env);
   if (!registry) {
     const waitUntil = (promise: Promise<unknown>) => requestContext.getStore()?.waitUntil(promise);
-    registry = registryOptionsOf(env, waitUntil).then((options) => createRegistry({ ...options, hasher: createNodeCryptoHasher }));
+    registry = registryOptionsOf(env, waitUntil).then((options) => createRegistry({ ...options, hasher: createNodeCryptoHasher, sizedBody: (body, size) => body.pipeThrough(new FixedLengthStream(size)) }));
     registries.set(env, registry);
   }
   return registry;

@@ -13,6 +13,12 @@ const env = (name: string) =>
 async function run(command: Command, config: Config): Promise<void> {
   const root = config.storage.root;
   if (command !== "serve") return void Deno.stdout.writeSync(new TextEncoder().encode(await runLifecycleCommand(command, new DenoStore(root), config)));
+  for (const { url } of config.proxy.upstreams) {
+    const host = new URL(url).host;
+    if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+      console.error(`berth: no --allow-net for ${host}: pulls through the cache of ${url} will fail`);
+    }
+  }
   const registry = await createDenoRegistry(config);
   const { host, port, accessLog } = config.server;
   const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });

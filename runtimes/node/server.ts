@@ -5,6 +5,7 @@ import { createRegistry, registryOptionsFrom, type Config, type Registry } from 
 import { FsStore } from "./fs-store.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
+import { fetchUpstream } from "./upstream-fetch.ts";
 
 export interface ServeOptions {
   /** Any registry: `createRegistry({ store: new FsStore("./data"), hasher: createNodeHasher })`. */
@@ -29,7 +30,7 @@ export async function createNodeRegistry(config: Config): Promise<Registry> {
   const store = new FsStore(config.storage.root);
   await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
-  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => readFile(path, "utf8") }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => readFile(path, "utf8"), fetch: fetchUpstream }));
 }
 
 /** Serve a registry on node:http. */

@@ -37,6 +37,9 @@ export interface BerthServeOptions {
   /** More `berth serve` flags (auth), and the files they name (Deno must be allowed to read them). */
   extraArgs?: string[];
   readable?: string[];
+  /** Pull-through cache: `--upstream` values (`URL` or `NS=URL`); Deno may then reach their hosts. */
+  upstreams?: string[];
+  upstreamTagTtlSeconds?: number;
   /** `gc` or `du` instead of serve: no listen address, no network permission. */
   command?: "serve" | "gc" | "du";
 }
@@ -73,6 +76,8 @@ function serveFlags(options: BerthServeOptions): string[] {
   if (options.uploadExpiryMs !== undefined) args.push("--upload-expiry", `${options.uploadExpiryMs / 1000}s`);
   if (options.maxManifestBytes !== undefined) args.push("--max-manifest-size", String(options.maxManifestBytes));
   if (options.quiet) args.push("--quiet");
+  for (const upstream of options.upstreams ?? []) args.push("--upstream", upstream);
+  if (options.upstreamTagTtlSeconds !== undefined) args.push("--upstream-tag-ttl", `${options.upstreamTagTtlSeconds}s`);
   args.push(...(options.extraArgs ?? []));
   return args;
 }
@@ -83,7 +88,7 @@ export function denoServeArgs(options: BerthServeOptions): string[] {
   const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : []), ...(options.readable ?? [])];
   return [
     "run", "--config", DENO_CONFIG, "--no-prompt",
-    ...((options.command ?? "serve") === "serve" ? [`--allow-net=${host.includes(":") ? `[${host}]` : host}:${options.port ?? 0}`] : []),
+    ...((options.command ?? "serve") === "serve" ? [`--allow-net=${[`${host.includes(":") ? `[${host}]` : host}:${options.port ?? 0}`, ...upstreamHosts(options)].join(",")}`] : []),
     `--allow-read=${readable.join(",")}`,
     ...(options.allowWrite === false ? [] : [`--allow-write=${options.root}`]),
     // yaml (config and policy files) reads LOG_TOKENS/LOG_STREAM on every parse; Deno throws on ungranted reads there.
@@ -91,6 +96,9 @@ export function denoServeArgs(options: BerthServeOptions): string[] {
     DENO_MAIN, ...serveFlags(options),
   ];
 }
+
+/** Hosts of the `--upstream` values (`NS=URL` or `URL`), for Deno's --allow-net. */
+const upstreamHosts = (options: BerthServeOptions) => (options.upstreams ?? []).map((u) => new URL(u.replace(/^[^/=]+=/, "")).host);
 
 /** The command line (and environment) that runs `berth serve` on `runtime`. */
 export function berthServeCommand(runtime: BerthRuntime, options: BerthServeOptions): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {

@@ -28,6 +28,8 @@ export async function createCliTarget(runtime: BerthRuntime, options: TargetOpti
     readable: [...auth.files, ...config.files],
     uploadExpiryMs: options.uploadExpiryMs,
     maxManifestBytes: options.maxManifestBytes,
+    upstreams: options.upstreams,
+    upstreamTagTtlSeconds: options.upstreamTagTtlSeconds,
   });
   const server = startDaemon(cmd, args, { env: { ...env, ...auth.env }, cwd: REPO_ROOT });
   const close = async () => {

@@ -18,6 +18,9 @@ export interface TargetOptions {
   /** The web UI on or off (--no-ui) and CORS origins (--cors-origins). */
   ui?: boolean;
   corsOrigins?: string[];
+  /** Pull-through cache: `--upstream` values (`URL` or `NS=URL`), and the tag TTL in seconds. */
+  upstreams?: string[];
+  upstreamTagTtlSeconds?: number;
 }
 
 export interface LifecycleOptions {

@@ -17,6 +17,8 @@ export async function createWorkerTarget(options: TargetOptions): Promise<Target
     BERTH_GC_DELETE_UNTAGGED: lifecycle?.deleteUntagged ? "true" : undefined,
     BERTH_DELETE: lifecycle?.noDelete ? "false" : undefined,
     BERTH_CONFIG: lifecycle?.retention ? JSON.stringify({ retention: lifecycle.retention }) : undefined,
+    BERTH_UPSTREAM: options.upstreams?.join(","),
+    BERTH_UPSTREAM_TAG_TTL: options.upstreamTagTtlSeconds === undefined ? undefined : `${options.upstreamTagTtlSeconds}s`,
   };
   const bindings = Object.fromEntries(Object.entries(vars).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const worker = await startWorker("runtimes/cloudflare/worker.ts", bindings);
