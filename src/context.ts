@@ -3,6 +3,7 @@ import { createAuth, type TokenAuth } from "./auth/setup.ts";
 import { ByteCache } from "./byte-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
+import { PullThrough } from "./proxy/pull-through.ts";
 import type { BlobStore } from "./storage/blob-store.ts";
 
 /** Everything a route needs, built once per registry from its options. */
@@ -30,6 +31,9 @@ export interface Context {
   liveHashers: Map<string, { hasher: Hasher; size: number }>;
   /** Manifest bytes by digest (immutable), so a pull by tag reads two small objects, not three. */
   manifestBytes: ByteCache;
+  sizedBody: (body: ReadableStream<Uint8Array>, size: number) => ReadableStream<Uint8Array>;
+  /** The pull-through cache, when upstreams are configured. */
+  proxy?: PullThrough;
 }
 
 export function createContext(options: RegistryOptions): Context {
@@ -57,5 +61,7 @@ export function createContext(options: RegistryOptions): Context {
     background,
     liveHashers: new Map(),
     manifestBytes: new ByteCache(16 * 1024 * 1024),
+    sizedBody: options.sizedBody ?? ((body) => body),
+    proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy) : undefined,
   };
 }

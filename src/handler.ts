@@ -1,8 +1,10 @@
 import { Router, type IRequest, type RouteEntry } from "itty-router";
 import { createContext, type Context } from "./context.ts";
 import { withCors } from "./cors.ts";
-import { errorResponse, RegistryError } from "./errors.ts";
-import type { RegistryOptions } from "./options.ts";
+import { API_VERSION, errorResponse, RegistryError } from "./errors.ts";
+import type { ProxyCounters, RegistryOptions } from "./options.ts";
+import { markCacheStatus, withPullThrough } from "./proxy/routes.ts";
+import { rejectRequestLine } from "./request-line.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
 import { registerCatalogRoutes } from "./routes/catalog.ts";
@@ -18,6 +20,8 @@ export interface Registry {
   fetch(request: Request): Promise<Response>;
   /** Re-read what may have changed (the htpasswd file, the policy) now; runtimes call it on SIGHUP. */
   reload(): Promise<void>;
+  /** Pull-through cache counters (hits, misses, upstream bytes), when upstreams are configured; for metrics. */
+  proxyCounters(): ProxyCounters | undefined;
 }
 
 /** The whole registry as one portable `fetch` handler. */
@@ -35,21 +39,26 @@ export function createRegistry(options: RegistryOptions): Registry {
   registerTokenRoutes(table, ctx);
   if (options.ui !== false) registerUiRoutes(table, ctx);
 
-  const rows = compileRows(table.rows, (row) => row.handler);
+  // Pull-through cache: in front of each handler, fills the store for proxied repositories (then the row answers).
+  const proxy = ctx.proxy;
+  const rows = compileRows(table.rows, (row) => (proxy ? withPullThrough(ctx, proxy, row.handler) : row.handler));
   const notFound: RouteEntry = ["ALL", /^/, [noSuchEndpoint], "*"] as unknown as RouteEntry;
   const router = Router({
     routes: [...rows.map((compiled) => compiled.entry), notFound],
     before: [(request: IRequest) => authorizeRequest(ctx, rows, request)],
     catch: (error, request) => errorResponse(error, request.method),
     finally: [
-      (response: Response | undefined) => {
-        response?.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+      (response: Response | undefined, request: IRequest) => {
+        response?.headers.set("Docker-Distribution-API-Version", API_VERSION);
+        if (response && proxy) markCacheStatus(proxy, request, response);
         return response;
       },
     ],
   });
-  const fetch = withCors(options.corsOrigins ?? [], (request) => router.fetch(request) as Promise<Response>);
-  return { fetch, reload: () => ctx.reloadAuth() };
+  const routed = withCors(options.corsOrigins ?? [], (request) => router.fetch(proxy ? proxy.rewriteNamespace(request) : request) as Promise<Response>);
+  // Refused request lines first (src/request-line.ts): on Deno `request.url` is still the raw target.
+  const fetch = async (request: Request) => rejectRequestLine(request.method, request.url) ?? routed(request);
+  return { fetch, reload: () => ctx.reloadAuth(), proxyCounters: () => (proxy ? { ...proxy.counters } : undefined) };
 }
 
 /**

@@ -1,5 +1,9 @@
 import type { BlobStore } from "./storage/blob-store.ts";
 import type { HasherFactory } from "./hashing.ts";
+import type { ProxyOptions } from "./proxy/pull-through.ts";
+
+export type { ProxyOptions, ProxyCounters } from "./proxy/pull-through.ts";
+export type { UpstreamOptions } from "./proxy/upstreams.ts";
 
 /** What a request wants to do, for authorization. */
 export type Action = "pull" | "push" | "delete" | "catalog";
@@ -65,11 +69,21 @@ export interface BlobEvent {
   size: number;
 }
 
+/** The pull-through cache stored content fetched from an upstream (a blob, or a manifest with ms 0). */
+export interface CacheFillEvent {
+  name: string;
+  digest: string;
+  size: number;
+  upstream: string;
+  ms: number;
+}
+
 /** Notifications for embedding apps. A hook that throws or rejects never breaks a request. */
 export interface RegistryHooks {
   onManifestPushed?: (event: ManifestEvent) => unknown;
   onManifestDeleted?: (event: Omit<ManifestEvent, "mediaType">) => unknown;
   onBlobPushed?: (event: BlobEvent) => unknown;
+  onCacheFill?: (event: CacheFillEvent) => unknown;
 }
 
 export interface RegistryOptions {
@@ -82,6 +96,13 @@ export interface RegistryOptions {
   uploadExpiryMs?: number;
   /** Largest accepted manifest in bytes. Default 4 MiB; larger gets 413. */
   maxManifestBytes?: number;
+  /** Pull-through cache of upstream registries (repositories they serve cannot be pushed to). */
+  proxy?: ProxyOptions;
+  /**
+   * Gives a streamed response body of known size its length, where setting Content-Length is
+   * not enough (Workers drop it for a plain stream: pass a FixedLengthStream). Default: as is.
+   */
+  sizedBody?: (body: ReadableStream<Uint8Array>, size: number) => ReadableStream<Uint8Array>;
   /** Allow DELETE of manifests, tags and blobs. Default true; false answers 405 UNSUPPORTED. */
   deletes?: boolean;
   /** Serve the web UI (`/`, `/ui/`) and its JSON API (`/api/ui/`). Default true. */

@@ -8,6 +8,7 @@
  *   repositories/<name>/_manifests/revisions/<alg>/<hex>/link   {mediaType, size, ...}
  *   repositories/<name>/_manifests/tags/<tag>              the tagged manifest: digest + revision
  *   repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>/link  descriptor of a referrer
+ *   repositories/<name>/_proxy/tags/<tag>                  pull-through cache: when the tag was last checked
  *   catalog/<name>/_repo                                   marks a repository as existing
  *   uploads/<id>/state.json                                upload session state
  *   uploads/<id>/part-<seq>                                bytes received so far, in parts
@@ -50,6 +51,10 @@ export const tagsPrefix = (name: string) => `${repo(name)}/_manifests/tags/`;
 export const tagKey = (name: string, tag: string) => `${tagsPrefix(name)}${tag}`;
 /** The tag a key from `tagsPrefix(name)` names. */
 export const tagFromKey = (name: string, key: string) => key.slice(tagsPrefix(name).length);
+
+/** Pull-through cache: when a tag of a proxied repository was last confirmed at the upstream. */
+export const proxyRoot = (name: string) => `${repo(name)}/_proxy/`;
+export const proxyTagKey = (name: string, tag: string) => `${proxyRoot(name)}tags/${tag}`;
 
 export const referrersPrefix = (name: string, subject: Digest) => `${repo(name)}/_referrers/${digestPath(subject)}/`;
 export const referrerKey = (name: string, subject: Digest, referrer: Digest) =>

@@ -13,8 +13,11 @@ const env = (name: string) =>
 async function run(command: Command, config: Config): Promise<void> {
   const root = config.storage.root;
   if (command !== "serve") return void Deno.stdout.writeSync(new TextEncoder().encode(await runLifecycleCommand(command, new DenoStore(root), config)));
-  if (Deno.permissions.querySync({ name: "write", path: root }).state !== "granted") {
-    console.error(`berth: no --allow-write for ${root}: pulls work, pushes will fail`);
+  for (const { url } of config.proxy.upstreams) {
+    const host = new URL(url).host;
+    if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+      console.error(`berth: no --allow-net for ${host}: pulls through the cache of ${url} will fail`);
+    }
   }
   const registry = await createDenoRegistry(config);
   const { host, port, accessLog } = config.server;
@@ -44,7 +47,7 @@ runCommand({
   if (exitCode !== undefined) Deno.exit(exitCode);
 }, (error) => {
   console.error(`berth: ${error instanceof Error ? error.message : error}`);
-  if (error instanceof Deno.errors.NotCapable) {
+  if (error instanceof Deno.errors.NotCapable || (error as Error | undefined)?.cause instanceof Deno.errors.NotCapable) {
     console.error("berth: grant --allow-net for --host:--port and --allow-read/--allow-write for --root (see --help)");
   }
   Deno.exit(1);

@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
+import { createRegistry, errorResponse, RegistryError, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
-import { createDenoHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { toRequestListener, type AccessLogEntry } from "../shared/http-adapter.ts";
 
 export interface ServeOptions {
@@ -23,8 +23,9 @@ export interface RunningServer {
 /** The registry a configuration describes, on Deno: storage through Deno.open, node:crypto hashing. */
 export async function createDenoRegistry(config: Config): Promise<Registry> {
   const store = new DenoStore(config.storage.root);
+  await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
-  return createRegistry(await registryOptionsFrom(config, { store, hasher: createDenoHasher, readText: (path) => Deno.readTextFile(path) }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => Deno.readTextFile(path) }));
 }
 
 /** Serve a registry on Deno's node:http, through the same adapter as Node (see README: Deno.serve is slow for chunked bodies). */
@@ -32,9 +33,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { registry, host = "127.0.0.1", port: wanted = 5000 } = options;
   const drain = new Drain();
   const listener = toRequestListener((request) => registry.fetch(request), options.accessLog);
+  const refuse = toRequestListener((request) => Promise.resolve(errorResponse(shuttingDown(), request.method)), options.accessLog);
   // Idle keep-alive connections outlive Go clients' 90 s, as on Node (runtimes/node/server.ts).
   const server = createServer({ keepAliveTimeout: 120_000, headersTimeout: 121_000 }, (req, res) => {
-    if (drain.closing) return void res.writeHead(503, { connection: "close", "retry-after": "1" }).end("shutting down");
+    if (drain.closing) return refuse(req, res);
     const done = drain.begin();
     res.once("close", done);
     listener(req, res);
@@ -57,6 +59,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     },
   };
 }
+
+const shuttingDown = () =>
+  new RegistryError("UNAVAILABLE", null, { message: "shutting down", headers: { connection: "close", "retry-after": "1" } });
 
 /** Counts requests until their responses are sent; `close()` resolves when none are left. */
 class Drain {

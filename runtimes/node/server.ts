@@ -3,8 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { FsStore } from "./fs-store.ts";
-import { createNodeHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { toRequestListener, type AccessLogEntry } from "../shared/http-adapter.ts";
+import { fetchUpstream } from "./upstream-fetch.ts";
 
 export interface ServeOptions {
   /** Any registry: `createRegistry({ store: new FsStore("./data"), hasher: createNodeHasher })`. */
@@ -27,8 +28,9 @@ export interface RunningServer {
 /** The registry a configuration describes, on Node: filesystem storage, native hashing. */
 export async function createNodeRegistry(config: Config): Promise<Registry> {
   const store = new FsStore(config.storage.root);
+  await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
-  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeHasher, readText: (path) => readFile(path, "utf8") }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => readFile(path, "utf8"), fetch: fetchUpstream }));
 }
 
 /** Serve a registry on node:http. */

@@ -7,6 +7,7 @@
  */
 import { parsePolicy } from "../auth/policy.ts";
 import { checkRetention } from "../lifecycle/retention.ts";
+import { checkUpstreams } from "../proxy/upstreams.ts";
 import { ConfigError, type ValueKind } from "./values.ts";
 
 export type Command = "serve" | "gc" | "du";
@@ -53,7 +54,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "server.accessLog", kind: "boolean", flag: "access-log", env: "BERTH_ACCESS_LOG", default: true, help: "one log line per request (--no-access-log or --quiet to turn off)" },
   { key: "server.accessLog", kind: "boolean", flag: "quiet", invert: true, flagOnly: true, help: "same as --no-access-log" },
   // uploads and manifests
-  { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
+  { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", commands: ["serve", "gc"], help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
   { key: "manifests.maxBytes", kind: "bytes", flag: "max-manifest-size", env: "BERTH_MAX_MANIFEST_BYTES", default: 4 * 1024 * 1024, arg: "SIZE", help: "largest accepted manifest (e.g. 4MiB)" },
   // storage lifecycle (src/lifecycle)
   { key: "gc.grace", kind: "duration", flag: "grace", env: "BERTH_GC_GRACE", default: 3_600_000, arg: "DURATION", commands: ["serve", "gc"], help: "garbage collection never removes what was written, touched or referenced this recently (e.g. 0s, 30m, 1h)" },
@@ -75,6 +76,12 @@ export const OPTIONS: OptionSpec[] = [
   { key: "auth.token.service", kind: "string", flag: "token-service", env: "BERTH_TOKEN_SERVICE", default: "berth", arg: "NAME", help: "service named in challenges, aud of tokens" },
   { key: "auth.token.realm", kind: "string", flag: "token-realm", env: "BERTH_TOKEN_REALM", arg: "URL", help: "token endpoint URL in challenges (default: <request origin>/auth/token; set it behind a proxy)" },
   { key: "auth.token.trust", kind: "object", check: checkTrust, help: "external token servers to trust: a list of {issuer, service, keys (PEM/JWK/JWKS text) or keysFile}" },
+  // pull-through cache
+  { key: "proxy.upstreams", kind: "list", flag: "upstream", repeatable: true, env: "BERTH_UPSTREAM", default: [], arg: "[NS=]URL", check: checkUpstreams, help: "pull-through cache of URL (every repository), or of URL for names under NS/ (repeatable); credentials as https://user:pass@host" },
+  // The file's form of the same key: a list of URL / NS=URL strings or {namespace, url, username, password}.
+  { key: "proxy.upstreams", kind: "object", check: checkUpstreams, help: "upstreams (file): [{namespace, url, username, password}]" },
+  { key: "proxy.tagTtl", kind: "duration", flag: "upstream-tag-ttl", env: "BERTH_UPSTREAM_TAG_TTL", default: 300_000, arg: "DURATION", help: "how long a cached tag is served before it is revalidated upstream with a HEAD" },
+  { key: "proxy.timeout", kind: "duration", flag: "upstream-timeout", env: "BERTH_UPSTREAM_TIMEOUT", default: 15_000, arg: "DURATION", help: "an upstream that has not answered within this counts as down" },
   // web UI and browsers
   { key: "ui.enabled", kind: "boolean", flag: "ui", env: "BERTH_UI", default: true, help: "serve the web UI at / and /ui/ and its JSON API at /api/ui/ (--no-ui to turn off)" },
   { key: "cors.origins", kind: "list", flag: "cors-origins", env: "BERTH_CORS_ORIGINS", default: [], arg: "ORIGINS", help: "comma-separated origins other web apps may call the API from (* for any); none by default" },

@@ -19,6 +19,8 @@ export interface RuntimeParts {
   /** Reads a file the configuration names; Workers have none (their files come as contents). */
   readText: (path: string) => Promise<string>;
   waitUntil?: (promise: Promise<unknown>) => void;
+  /** How the pull-through cache fetches its upstreams (default: the global fetch). */
+  fetch?: (request: Request) => Promise<Response>;
 }
 
 export async function registryOptionsFrom(config: Config, runtime: RuntimeParts): Promise<RegistryOptions> {
@@ -30,6 +32,7 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
     waitUntil: runtime.waitUntil,
     uploadExpiryMs: config.uploads.expiry,
     maxManifestBytes: config.manifests.maxBytes,
+    proxy: config.proxy.upstreams.length ? { upstreams: config.proxy.upstreams, tagTtlMs: config.proxy.tagTtl, timeoutMs: config.proxy.timeout, fetch: runtime.fetch } : undefined,
     deletes: config.storage.delete,
     ui: config.ui.enabled,
     corsOrigins: config.cors.origins,

@@ -3,6 +3,7 @@
  * row of that table (the dotted key is the path here); src/config/load.ts fills it.
  */
 import type { RetentionRule } from "../lifecycle/retention.ts";
+import type { UpstreamOptions } from "../proxy/upstreams.ts";
 import type { TrustedIssuerConfig } from "./options.ts";
 import type { DocumentRef, FileRef } from "./values.ts";
 
@@ -37,4 +38,5 @@ export interface Config {
       trust?: TrustedIssuerConfig[];
     };
   };
+  proxy: { upstreams: UpstreamOptions[]; /** ms */ tagTtl: number; /** ms */ timeout: number };
 }

@@ -3,7 +3,7 @@
  * repositories. Every delete goes through a sweep mark (walk.ts `sweepKey`, sweep-marks.ts).
  */
 import { parseDigest } from "../digest.ts";
-import { blobKey, BLOBS_PREFIX, catalogKey, digestTextOfBlobKey, digestTextOfLinkKey, layersPrefix, referrersRoot, revisionKey, revisionsPrefix, sweepMarkKey, tagsPrefix, touchKey } from "../paths.ts";
+import { blobKey, BLOBS_PREFIX, catalogKey, digestTextOfBlobKey, digestTextOfLinkKey, layersPrefix, proxyRoot, referrersRoot, revisionKey, revisionsPrefix, sweepMarkKey, tagsPrefix, touchKey } from "../paths.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { SWEEP_MARK_TTL_MS } from "./sweep-marks.ts";
 import { youngAfter, type GcState } from "./state.ts";
@@ -119,6 +119,8 @@ export async function tidyRepository(store: BlobStore, state: GcState, name: str
   if (await sweepKey(store, catalogKey(name), empty)) {
     // Referrer entries of collected manifests may remain under the repository: nothing reads them now.
     for (const key of await listKeys(store, referrersRoot(name))) await store.delete(key);
+    // So is the pull-through cache's record of when its tags were last checked upstream.
+    for (const key of await listKeys(store, proxyRoot(name))) await store.delete(key);
     report.repositories.push(name);
   }
 }

@@ -1,5 +1,6 @@
 /** The registry core called directly: createRegistry + MemoryStore, no socket. */
 import { createRegistry, MemoryStore, parseArgv, resolveConfig, runLifecycleCommand } from "../../src/index.ts";
+import { checkUpstreams } from "../../src/proxy/upstreams.ts";
 import type { Target, TargetOptions } from "./index.ts";
 import { lifecycleArgs } from "./lifecycle-args.ts";
 
@@ -7,8 +8,9 @@ export const IN_PROCESS_ORIGIN = "http://registry.test";
 
 export async function createInProcessTarget(options: TargetOptions): Promise<Target> {
   const store = new MemoryStore();
-  const { lifecycle, ...registryOptions } = options;
+  const { lifecycle, upstreams, upstreamTagTtlSeconds, ...registryOptions } = options;
   const args = lifecycleArgs(lifecycle);
+  const proxy = upstreams?.length ? { upstreams: checkUpstreams(upstreams, "upstreams"), tagTtlMs: upstreamTagTtlSeconds === undefined ? undefined : upstreamTagTtlSeconds * 1000 } : undefined;
   // The htpasswd and policy "files" live here; the registry re-reads them as it would files.
   const files: { htpasswd?: string; policy?: string } = {
     htpasswd: options.auth?.htpasswd,
@@ -16,7 +18,7 @@ export async function createInProcessTarget(options: TargetOptions): Promise<Tar
   };
   const read = (which: "htpasswd" | "policy") => (files[which] === undefined ? undefined : async () => files[which]!);
   const auth = options.auth?.htpasswd === undefined ? options.auth : { ...options.auth, reload: { htpasswd: read("htpasswd"), policy: read("policy"), intervalMs: options.auth.reload?.intervalMs } };
-  const registry = createRegistry({ store, ...registryOptions, auth, deletes: !lifecycle?.noDelete });
+  const registry = createRegistry({ store, ...registryOptions, auth, deletes: !lifecycle?.noDelete, proxy });
   return {
     name: "in-process",
     async writeAuthFile(which, text) {

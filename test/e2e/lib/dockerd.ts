@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, sh, type RunOptions, type RunResult } from './exec.ts';
-import { startDaemon, type Daemon } from './proc.ts';
+import { startDaemon, type Daemon } from '../../lib/daemon.ts';
 import { tempDir } from './tmp.ts';
 
 export interface Dockerd {
@@ -22,10 +22,11 @@ export interface Dockerd {
   stop(): Promise<void>;
 }
 
-export async function startDockerd(name = 'dockerd'): Promise<Dockerd> {
+/** `daemonConfig` is the daemon.json (e.g. `{ "registry-mirrors": [...] }`). */
+export async function startDockerd(name = 'dockerd', daemonConfig: Record<string, unknown> = {}): Promise<Dockerd> {
   const dir = tempDir(name);
   for (const sub of ['root', 'exec', 'cfg', 'ctx']) mkdirSync(join(dir, sub), { recursive: true });
-  writeFileSync(join(dir, 'daemon.json'), '{}');
+  writeFileSync(join(dir, 'daemon.json'), JSON.stringify(daemonConfig));
   writeFileSync(join(dir, 'cfg', 'config.json'), '{}');
   const sock = join(dir, 'docker.sock');
   const daemon = startDaemon('dockerd', [
