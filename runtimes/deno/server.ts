@@ -31,6 +31,12 @@ export async function createDenoRegistry(config: Config): Promise<Registry> {
 /** Serve a registry on Deno's node:http, through the same adapter as Node (see README: Deno.serve is slow for chunked bodies). */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { registry, host = "127.0.0.1", port: wanted = 5000 } = options;
+  // node:http on Deno throws a missing --allow-net from a later tick, past listen's "error"
+  // event (an uncaught crash): ask first, so main.ts names the permission to grant.
+  const address = `${host.includes(":") ? `[${host}]` : host}:${wanted}`;
+  if (Deno.permissions.querySync({ name: "net", host: address }).state !== "granted") {
+    throw new Deno.errors.NotCapable(`Requires net access to "${address}", run again with the --allow-net flag`);
+  }
   const drain = new Drain();
   const listener = toRequestListener((request) => registry.fetch(request), options.accessLog);
   const refuse = toRequestListener((request) => Promise.resolve(errorResponse(shuttingDown(), request.method)), options.accessLog);
