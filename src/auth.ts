@@ -1,5 +1,6 @@
 import bcrypt from "bcryptjs";
 import { RegistryError } from "./errors.ts";
+import { noteUser } from "./ops/exchange.ts";
 import type { AccessRequest, AuthOptions } from "./options.ts";
 
 /** Throws UNAUTHORIZED or DENIED unless `request` may do `access`. */
@@ -31,6 +32,7 @@ export function createAccessCheck(options: AuthOptions | undefined): AccessCheck
       throw unauthorized();
     }
     if (!(await verify(credentials.user, credentials.password))) throw unauthorized();
+    noteUser(request, credentials.user); // for the access log and webhooks' actor: the name only
     if (!isRead && readOnly.has(credentials.user)) {
       throw new RegistryError("DENIED", { user: credentials.user, action: access.action, name: access.name });
     }

@@ -2,6 +2,8 @@ import { createAccessCheck, type AccessCheck } from "./auth.ts";
 import { ByteCache } from "./byte-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
+import { instrumentStore } from "./ops/instrumented-store.ts";
+import { createOps, type Ops } from "./ops/ops.ts";
 import type { BlobStore } from "./storage/blob-store.ts";
 
 /** Everything a route needs, built once per registry from its options. */
@@ -11,8 +13,10 @@ export interface Context {
   checkAccess: AccessCheck;
   uploadExpiryMs: number;
   maxManifestBytes: number;
-  /** Fire a hook without letting it fail or delay the request. */
-  emit<K extends keyof RegistryHooks>(hook: K, event: Parameters<NonNullable<RegistryHooks[K]>>[0]): void;
+  /** Fire a hook (and the webhooks that want it) without letting it fail or delay the request. */
+  emit<K extends keyof RegistryHooks>(hook: K, event: Parameters<NonNullable<RegistryHooks[K]>>[0], request?: Request): void;
+  /** Logger, metrics, webhooks (src/ops). */
+  ops: Ops;
   /** Run background work (cleanup) without delaying the response. */
   background(work: () => Promise<unknown>): void;
   /**
@@ -31,20 +35,26 @@ export function createContext(options: RegistryOptions): Context {
     waitUntil(
       Promise.resolve()
         .then(work)
-        .catch((error) => console.error("berth: background task failed", error)),
+        .catch((error) => ops.logger.error("background task failed", { error: describeError(error) })),
     );
+  const ops = createOps(options, background);
   return {
-    store: options.store,
+    store: instrumentStore(options.store, ops.metrics),
+    ops,
     hasher: options.hasher ?? createPortableHasher,
     checkAccess: createAccessCheck(options.auth),
     uploadExpiryMs: options.uploadExpiryMs ?? 24 * 60 * 60 * 1000,
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
-    emit(hook, event) {
+    emit(hook, event, request) {
       const listener = options.hooks?.[hook] as ((event: unknown) => unknown) | undefined;
       if (listener) background(async () => listener(event));
+      ops.publish(hook, event, request);
     },
     background,
     liveHashers: new Map(),
     manifestBytes: new ByteCache(16 * 1024 * 1024),
   };
 }
+
+/** An error for a log line: its stack when it has one (stacks never hold credentials). */
+export const describeError = (error: unknown): string => (error instanceof Error ? (error.stack ?? error.message) : String(error));

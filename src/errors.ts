@@ -46,9 +46,9 @@ export class RegistryError extends Error {
 }
 
 /** The one place an error becomes a response. Unknown errors are 500 without internals. */
-export function errorResponse(error: unknown, method = "GET"): Response {
+export function errorResponse(error: unknown, method = "GET", report: (error: unknown) => void = (e) => console.error("berth: unexpected error", e)): Response {
   const known = error instanceof RegistryError;
-  if (!known) console.error("berth: unexpected error", error);
+  if (!known) report(error);
   const registryError = known ? error : new RegistryError("UNSUPPORTED", undefined, { status: 500, message: "internal error" });
   const code = known ? registryError.code : "UNKNOWN";
   const body = JSON.stringify({

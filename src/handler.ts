@@ -1,6 +1,8 @@
 import { Router } from "itty-router";
-import { createContext } from "./context.ts";
+import { createContext, describeError, type Context } from "./context.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
+import { clientGone, observe, requestIdOf, type ExchangeInfo } from "./ops/exchange.ts";
+import { registerOpsRoutes } from "./ops/routes.ts";
 import type { RegistryOptions } from "./options.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
@@ -12,14 +14,15 @@ import { registerUploadRoutes } from "./routes/uploads.ts";
 import { unsupported, type RegistryRouter } from "./routing.ts";
 
 export interface Registry {
-  fetch(request: Request): Promise<Response>;
+  /** `info` is what a runtime knows of the connection (src/ops/exchange.ts); optional. */
+  fetch(request: Request, info?: ExchangeInfo): Promise<Response>;
 }
 
 /** The whole registry as one portable `fetch` handler. */
 export function createRegistry(options: RegistryOptions): Registry {
   const ctx = createContext(options);
   const router: RegistryRouter = Router({
-    catch: (error, request) => errorResponse(error, request.method),
+    catch: (error, request) => answerError(ctx, error, request as unknown as Request),
     finally: [
       (response: Response | undefined) => {
         response?.headers.set("Docker-Distribution-API-Version", "registry/2.0");
@@ -27,6 +30,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       },
     ],
   });
+  registerOpsRoutes(router, ctx);
   registerBaseRoutes(router, ctx);
   registerCatalogRoutes(router, ctx);
   // Uploads before blobs: "/blobs/uploads/" would otherwise read as a blob digest.
@@ -42,5 +46,16 @@ export function createRegistry(options: RegistryOptions): Registry {
   router.all("*", () => {
     throw new RegistryError("UNSUPPORTED", null, { status: 404, message: "no such endpoint" });
   });
-  return { fetch: (request) => router.fetch(request) as Promise<Response> };
+  const { logger, metrics, options: ops } = ctx.ops;
+  const route = (request: Request) => router.fetch(request) as Promise<Response>;
+  return { fetch: observe({ logger, metrics, accessLog: ops.accessLog ?? false, trustProxy: ops.trustProxy ?? false }, route) };
+}
+
+/** The one error serializer; an unexpected error is logged with its request id, unless the client left. */
+function answerError(ctx: Context, error: unknown, request: Request): Response {
+  // A client that left mid-request is an outcome (499), not a failure: no stack trace.
+  const quiet = clientGone(request);
+  return errorResponse(error, request.method, (e) => {
+    if (!quiet) ctx.ops.logger.error("unexpected error", { requestId: requestIdOf(request), method: request.method, path: new URL(request.url).pathname, error: describeError(e) });
+  });
 }

@@ -1,5 +1,6 @@
 import type { BlobStore } from "./storage/blob-store.ts";
 import type { HasherFactory } from "./hashing.ts";
+import type { OpsOptions } from "./ops/ops.ts";
 
 /** What a request wants to do, for authorization. */
 export type Action = "pull" | "push" | "delete" | "catalog";
@@ -34,6 +35,8 @@ export interface ManifestEvent {
   reference: string;
   digest: string;
   mediaType: string;
+  /** Bytes of the manifest (absent on deletes). */
+  size?: number;
 }
 
 export interface BlobEvent {
@@ -46,10 +49,13 @@ export interface BlobEvent {
 export interface RegistryHooks {
   onManifestPushed?: (event: ManifestEvent) => unknown;
   onManifestDeleted?: (event: Omit<ManifestEvent, "mediaType">) => unknown;
+  /** A manifest GET (not HEAD), as distribution's pull event. */
+  onManifestPulled?: (event: ManifestEvent) => unknown;
   onBlobPushed?: (event: BlobEvent) => unknown;
 }
 
-export interface RegistryOptions {
+/** Logs, metrics, health and webhooks options come from OpsOptions (src/ops/ops.ts). */
+export interface RegistryOptions extends OpsOptions {
   store: BlobStore;
   /** Streaming hash implementation; defaults to a portable pure-JS one. */
   hasher?: HasherFactory;

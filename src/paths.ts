@@ -11,6 +11,7 @@
  *   catalog/<name>/_repo                                   marks a repository as existing
  *   uploads/<id>/state.json                                upload session state
  *   uploads/<id>/part-<seq>                                bytes received so far, in parts
+ *   health/<uuid>                                          a readiness probe's write, deleted at once
  *
  * Name components never start with "_", so no key is a directory of another's leaf.
  */
@@ -43,3 +44,6 @@ export const UPLOADS_PREFIX = "uploads/";
 export const uploadPrefix = (id: string) => `${UPLOADS_PREFIX}${id}/`;
 export const uploadStateKey = (id: string) => `${uploadPrefix(id)}state.json`;
 export const uploadPartKey = (id: string, seq: number) => `${uploadPrefix(id)}part-${String(seq).padStart(8, "0")}`;
+
+/** A readiness probe's object (src/ops/health.ts); `id` is a random UUID of the probe's own making. */
+export const healthProbeKey = (id: string) => `health/${id}`;

@@ -16,6 +16,7 @@ export async function registryOptionsOf(env: Env, waitUntil: RegistryOptions["wa
   const vars = env as unknown as Record<string, string | undefined>;
   const file = vars.BERTH_CONFIG?.trim() ? { text: vars.BERTH_CONFIG, name: "BERTH_CONFIG" } : undefined;
   const config = resolveConfig({ env: (name) => (name === "BERTH_CONFIG" ? undefined : vars[name]), envHoldsContents: true, file });
+  if (config.server.tlsCert || config.server.tlsKey) throw new ConfigError("BERTH_TLS_CERT/BERTH_TLS_KEY: on Workers, Cloudflare terminates TLS; remove them");
   const noFiles = (path: string) => Promise.reject(new ConfigError(`${path}: Workers have no files; put the contents in a secret (e.g. BERTH_HTPASSWD)`));
   const store = new R2Store(env.BUCKET, { partSize: config.storage.partSize });
   return registryOptionsFrom(config, { store, readText: noFiles, waitUntil });

@@ -1,7 +1,7 @@
 // Berth on Deno: `deno run <permissions> runtimes/deno/main.ts [serve] [options]` (or `deno task serve`).
 // Options come from the one table in src/config, read as on Node (runtimes/shared/cli-options.ts).
-import { VERSION, type Command, type Config } from "../../src/index.ts";
-import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
+import { loggerFrom, VERSION, type Command, type Config } from "../../src/index.ts";
+import { runCommand } from "../shared/cli-options.ts";
 import { USAGE } from "./help.ts";
 import { createDenoRegistry, serve } from "./server.ts";
 
@@ -12,17 +12,20 @@ const env = (name: string) =>
 async function run(command: Command, config: Config): Promise<void> {
   if (command !== "serve") throw new Error(`berth ${command} is not built yet`);
   const root = config.storage.root;
+  const logger = loggerFrom(config);
   if (Deno.permissions.querySync({ name: "write", path: root }).state !== "granted") {
-    console.error(`berth: no --allow-write for ${root}: pulls work, pushes will fail`);
+    logger.warn(`no --allow-write for ${root}: pulls work, pushes will fail`);
   }
-  const registry = await createDenoRegistry(config);
-  const { host, port, accessLog } = config.server;
-  const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
-  console.log(`berth listening on ${running.url} (storage ${root})`);
+  const registry = await createDenoRegistry(config, logger);
+  const { host, port, tlsCert, tlsKey } = config.server;
+  const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
+  const running = await serve({ registry, host, port, tls, logger });
+  logger.info(`berth listening on ${running.url}`, { storage: root, runtime: "deno" });
 
   const stop = async (signal: Deno.Signal) => {
-    console.log(`berth: ${signal}, finishing in-flight requests`);
+    logger.info(`berth: ${signal}, finishing in-flight requests`);
     await running.close();
+    logger.info("berth stopped");
     Deno.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => void stop(signal));

@@ -1,4 +1,4 @@
-import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
+import { createRegistry, loggerFrom, registryOptionsFrom, type Config, type ExchangeOutcome, type Logger, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createDenoHasher } from "./hasher.ts";
 
@@ -7,17 +7,9 @@ export interface ServeOptions {
   host?: string;
   /** 0 for a free port. Default 5000. */
   port?: number;
-  accessLog?: (entry: AccessLogEntry) => void;
-}
-
-export interface AccessLogEntry {
-  method: string;
-  url: string;
-  status: number;
-  /** Body bytes sent; undefined when a response was cut short and could not be counted. */
-  bytes: number | undefined;
-  ms: number;
-  aborted: boolean;
+  /** HTTPS (HTTP/2 and 1.1 by ALPN) with these PEM files; read at start (see README: no reload on Deno). */
+  tls?: { certFile: string; keyFile: string };
+  logger?: Logger;
 }
 
 export interface RunningServer {
@@ -28,44 +20,38 @@ export interface RunningServer {
 }
 
 /** The registry a configuration describes, on Deno: storage through Deno.open, node:crypto hashing. */
-export async function createDenoRegistry(config: Config): Promise<Registry> {
+export async function createDenoRegistry(config: Config, logger = loggerFrom(config)): Promise<Registry> {
   const store = new DenoStore(config.storage.root);
   await store.removeStaleTempFiles();
-  return createRegistry(await registryOptionsFrom(config, { store, hasher: createDenoHasher, readText: (path) => Deno.readTextFile(path) }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createDenoHasher, readText: (path) => Deno.readTextFile(path), logger }));
 }
 
 /** Serve a registry on Deno.serve. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  const { registry, host = "127.0.0.1", port: wanted = 5000 } = options;
-  const log = options.accessLog;
+  const { registry, host = "127.0.0.1", port: wanted = 5000, tls, logger } = options;
   const drain = new Drain();
+  const pem = tls ? { cert: await Deno.readTextFile(tls.certFile), key: await Deno.readTextFile(tls.keyFile) } : {};
   const server = Deno.serve({
     hostname: host,
     port: wanted,
+    ...pem,
     onListen: () => {}, // main.ts prints the one line tests and users look for
   }, async (request, info) => {
     if (drain.closing) return new Response("shutting down", { status: 503, headers: { connection: "close", "retry-after": "1" } });
-    const started = performance.now();
     const done = drain.begin();
     info.completed.then(done, done);
-    const response = await registry.fetch(request).catch(internalError);
-    if (!log) return response;
-    const { pathname, search } = new URL(request.url);
     const sent = { bytes: 0, counted: true };
-    const entry = (aborted: boolean): AccessLogEntry => ({
-      method: request.method,
-      url: pathname + search,
-      status: response.status,
-      bytes: aborted && !sent.counted ? undefined : sent.bytes,
-      ms: performance.now() - started,
-      aborted,
-    });
-    info.completed.then(() => log(entry(false)), () => log(entry(true)));
+    const outcome = (aborted: boolean): ExchangeOutcome => ({ bytesOut: aborted && !sent.counted ? undefined : sent.bytes, aborted });
+    const response = await registry.fetch(request, {
+      clientAddress: info.remoteAddr.hostname,
+      clientGone: () => request.signal.aborted,
+      done: info.completed.then(() => outcome(false), () => outcome(true)),
+    }).catch((error) => internalError(error, logger));
     return countBody(request, response, sent);
   });
   const { port } = server.addr;
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
     server,
     close: async (graceMs = 10_000) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -98,13 +84,13 @@ class Drain {
 }
 
 /** The core answers its own errors; this is for a bug that escapes it (logged, like Node's adapter). */
-function internalError(error: unknown): Response {
-  console.error("berth: response failed", error);
+function internalError(error: unknown, logger?: Logger): Response {
+  (logger ?? console).error(`response failed: ${error instanceof Error ? error.stack : error}`);
   return new Response("internal error", { status: 500, headers: { "content-type": "text/plain" } });
 }
 
 /**
- * Count the body bytes the access log reports. A Content-Length body is taken at its
+ * Count the body bytes the access log and metrics report. A Content-Length body is taken at its
  * length, not counted (wrapping a file stream would lose Deno.serve's native send path),
  * so when such a response is cut short its count is unknown. Others are counted as they pass.
  */

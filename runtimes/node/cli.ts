@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { VERSION, type Command, type Config } from "../../src/index.ts";
-import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
+import { loggerFrom, VERSION, type Command, type Config } from "../../src/index.ts";
+import { runCommand } from "../shared/cli-options.ts";
 import { createNodeRegistry, serve } from "./server.ts";
 
 export const USAGE = `Usage: berth <command> [options]
@@ -22,14 +22,17 @@ export async function main(argv: string[]): Promise<void> {
 
 async function run(command: Command, config: Config): Promise<void> {
   if (command !== "serve") throw new Error(`berth ${command} is not built yet`);
-  const registry = await createNodeRegistry(config);
-  const { host, port, accessLog } = config.server;
-  const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
-  console.log(`berth listening on ${running.url} (storage ${config.storage.root})`);
+  const logger = loggerFrom(config);
+  const registry = await createNodeRegistry(config, logger);
+  const { host, port, tlsCert, tlsKey } = config.server;
+  const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
+  const running = await serve({ registry, host, port, tls, logger });
+  logger.info(`berth listening on ${running.url}`, { storage: config.storage.root, runtime: "node" });
 
   const stop = async (signal: string) => {
-    console.log(`berth: ${signal}, finishing in-flight requests`);
+    logger.info(`berth: ${signal}, finishing in-flight requests`);
     await running.close();
+    logger.info("berth stopped");
     process.exit(0);
   };
   process.once("SIGINT", () => void stop("SIGINT"));

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ExchangeInfo, ExchangeOutcome, Logger } from "../../src/index.ts";
 import { type Exchange, sendBody } from "./send-body.ts";
 import { readableToWeb } from "./web-streams.ts";
 
-type FetchHandler = (request: Request) => Promise<Response>;
+type FetchHandler = (request: Request, info?: ExchangeInfo) => Promise<Response>;
 
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 
@@ -11,38 +12,35 @@ const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
  * Written here rather than taken from a library because HEAD must keep the handler's
  * Content-Length and a client that disconnects mid-body must only cancel streams.
  */
-export function toRequestListener(handler: FetchHandler, onDone?: (entry: AccessLogEntry) => void) {
+export function toRequestListener(handler: FetchHandler, logger?: Logger) {
   return (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
     const exchange: Exchange = { bytes: 0, aborted: false };
+    const received = { bytes: 0 };
+    let settle!: (outcome: ExchangeOutcome) => void;
+    const info: ExchangeInfo = {
+      clientAddress: req.socket.remoteAddress,
+      clientGone: () => exchange.aborted || !!req.socket.destroyed,
+      done: new Promise((resolve) => (settle = resolve)),
+    };
     res.on("close", () => {
       // No AbortController per request: it cost more than the rest of a manifest GET's plumbing.
       exchange.aborted = !res.writableFinished;
       if (exchange.aborted) exchange.onAbort?.();
-      onDone?.({ method: req.method ?? "", url: req.url ?? "", status: res.statusCode, bytes: exchange.bytes, ms: performance.now() - started, aborted: exchange.aborted });
+      settle({ bytesIn: received.bytes, bytesOut: exchange.bytes, aborted: exchange.aborted });
     });
-    handle(handler, req, res, exchange).catch((error) => {
+    handle(handler, req, res, exchange, info, received).catch((error) => {
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(500, { "content-type": "text/plain" }).end("internal error");
       } else {
         res.destroy();
       }
-      if (!exchange.aborted) console.error("berth: response failed", error);
+      if (!exchange.aborted) (logger ?? console).error(`response failed: ${error instanceof Error ? error.stack : error}`);
     });
   };
 }
 
-export interface AccessLogEntry {
-  method: string;
-  url: string;
-  status: number;
-  bytes: number;
-  ms: number;
-  aborted: boolean;
-}
-
-async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, exchange: Exchange) {
-  const response = await handler(toRequest(req));
+async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, exchange: Exchange, info: ExchangeInfo, received: { bytes: number }) {
+  const response = await handler(toRequest(req, received), info);
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => (headers[key] = value));
   const unread = !req.complete;
@@ -60,7 +58,7 @@ async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerRe
   await sendBody(response.body, Number(headers["content-length"]), res, exchange);
 }
 
-function toRequest(req: IncomingMessage): Request {
+function toRequest(req: IncomingMessage, received: { bytes: number }): Request {
   const url = safeUrl(req.headers.host, req.url);
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
@@ -68,7 +66,7 @@ function toRequest(req: IncomingMessage): Request {
   return new Request(url, {
     method: req.method,
     headers,
-    body: hasBody ? readableToWeb(req) : undefined,
+    body: hasBody ? readableToWeb(req, received) : undefined,
     // @ts-expect-error duplex is required by Node's fetch for streamed bodies, missing from DOM types
     duplex: "half",
   });

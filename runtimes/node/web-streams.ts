@@ -9,12 +9,13 @@ const HIGH_WATER_MARK = 1024 * 1024;
  * bodies and file reads here come in freshly allocated buffers, so views are safe, and
  * the copies were a large share of a push's CPU time.
  */
-export function readableToWeb(readable: Readable): ReadableStream<Uint8Array> {
+export function readableToWeb(readable: Readable, counter?: { bytes: number }): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         readable.pause();
         readable.on("data", (chunk: Buffer) => {
+          if (counter) counter.bytes += chunk.byteLength;
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           if ((controller.desiredSize ?? 0) <= 0) readable.pause();
         });

@@ -2,13 +2,28 @@
  * The typed configuration every runtime builds from src/config/options.ts. Each field is a
  * row of that table (the dotted key is the path here); src/config/load.ts fills it.
  */
+import type { LogFormat, LogLevel } from "../ops/log.ts";
+import type { WebhookEndpoint } from "../ops/webhooks.ts";
 import type { FileRef } from "./values.ts";
 
 export interface Config {
   /** The configuration file this was read from, if any. */
   config?: FileRef;
   storage: { root: string; /** bytes */ partSize: number };
-  server: { host: string; port: number; accessLog: boolean };
+  server: { host: string; port: number; accessLog: boolean; tlsCert?: string; tlsKey?: string; trustProxy: boolean };
+  log: { format: LogFormat; level: LogLevel };
+  health: { /** ms */ timeout: number };
+  metrics: { enabled: boolean; token?: string };
+  webhooks: {
+    urls: string[];
+    endpoints: WebhookEndpoint[];
+    pulls: boolean;
+    secret?: string;
+    attempts: number;
+    /** ms */ backoff: number;
+    /** ms */ timeout: number;
+    queueSize: number;
+  };
   uploads: { /** ms */ expiry: number };
   manifests: { maxBytes: number };
   auth: {

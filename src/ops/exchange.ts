@@ -1,0 +1,109 @@
+/**
+ * Around every request: a request id (sent back as X-Request-Id), the client address, the
+ * user auth found, and once the response is out, one access line and the HTTP metrics. The
+ * runtime shim says what only it can know (peer address, bytes sent, whether the client
+ * went away) through ExchangeInfo; without one (in-process, Workers) the response's own
+ * Content-Length stands in and the request ends when its response is returned.
+ */
+import type { IRequest } from "itty-router";
+import type { Logger } from "./log.ts";
+import { handlerOf, recordExchange, type RegistryMetrics } from "./registry-metrics.ts";
+
+export interface ExchangeOutcome {
+  bytesIn?: number;
+  bytesOut?: number;
+  /** The client went away before the whole response was sent. */
+  aborted: boolean;
+}
+
+/** What a runtime tells the core about one request. Every field is optional. */
+export interface ExchangeInfo {
+  /** The peer of the connection. */
+  clientAddress?: string;
+  /** True once the client has disconnected (asked when an error escapes a route). */
+  clientGone?: () => boolean;
+  /** Settles when the response has been sent or abandoned. */
+  done?: Promise<ExchangeOutcome>;
+}
+
+interface RequestState {
+  id: string;
+  info: ExchangeInfo;
+  user?: string;
+  /** An error escaped a route because the client was gone: the outcome is 499, not the error. */
+  gone?: boolean;
+}
+
+const states = new WeakMap<Request, RequestState>();
+
+/** Auth calls this once it has verified who is asking; only the name is kept. */
+export function noteUser(request: Request, user: string): void {
+  const state = states.get(request);
+  if (state) state.user = user;
+}
+
+export const requestIdOf = (request: Request): string | undefined => states.get(request)?.id;
+
+/** True when the client of `request` has gone away; marks the request's outcome 499. */
+export function clientGone(request: Request): boolean {
+  const state = states.get(request);
+  if (!state?.info.clientGone?.()) return false;
+  state.gone = true;
+  return true;
+}
+
+export interface ObserveOptions {
+  logger: Logger;
+  metrics: RegistryMetrics;
+  accessLog: boolean;
+  trustProxy: boolean;
+}
+
+/** The details of a request that webhooks and logs name. */
+export function requestFacts(request: Request, trustProxy: boolean) {
+  const state = states.get(request);
+  const forwarded = trustProxy ? request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined;
+  return {
+    id: state?.id,
+    addr: forwarded || state?.info.clientAddress,
+    user: state?.user,
+    userAgent: request.headers.get("user-agent") ?? undefined,
+  };
+}
+
+export function observe(options: ObserveOptions, route: (request: Request) => Promise<Response>) {
+  const { logger, metrics } = options;
+  return async (request: Request, info: ExchangeInfo = {}): Promise<Response> => {
+    const started = performance.now();
+    const state: RequestState = { id: crypto.randomUUID(), info };
+    states.set(request, state);
+    metrics.inFlight.inc();
+    let response: Response;
+    try {
+      response = await route(request);
+      response.headers.set("X-Request-Id", state.id);
+    } catch (error) {
+      metrics.inFlight.dec();
+      throw error;
+    }
+    const finish = (outcome: ExchangeOutcome) => {
+      metrics.inFlight.dec();
+      const length = Number(response.headers.get("content-length") ?? NaN);
+      const declared = Number(request.headers.get("content-length") ?? NaN);
+      const bytesOut = outcome.bytesOut ?? (request.method === "HEAD" || !Number.isInteger(length) ? undefined : length);
+      const bytesIn = outcome.bytesIn ?? (Number.isInteger(declared) ? declared : undefined);
+      const aborted = outcome.aborted || state.gone === true;
+      const status = state.gone ? 499 : response.status;
+      const ms = performance.now() - started;
+      const handler = handlerOf((request as unknown as IRequest).route);
+      recordExchange(metrics, { handler, method: request.method, status, seconds: ms / 1000, bytesIn, bytesOut, aborted });
+      if (!options.accessLog) return;
+      const url = new URL(request.url);
+      const facts = requestFacts(request, options.trustProxy);
+      logger.access({ requestId: state.id, client: facts.addr, user: state.user, method: request.method, path: url.pathname + url.search, status, bytesIn, bytesOut, ms, userAgent: facts.userAgent, aborted });
+    };
+    if (info.done) info.done.then(finish, () => finish({ aborted: true }));
+    else finish({ aborted: false });
+    return response;
+  };
+}
