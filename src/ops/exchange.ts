@@ -77,6 +77,10 @@ export function observe(options: ObserveOptions, route: (request: Request) => Pr
     const started = performance.now();
     const state: RequestState = { id: crypto.randomUUID(), info };
     states.set(request, state);
+    // Read now: Deno.serve's request headers are gone once its response is sent.
+    const { method } = request;
+    const declared = Number(request.headers.get("content-length") ?? NaN);
+    const facts = options.accessLog ? { url: new URL(request.url), ...requestFacts(request, options.trustProxy) } : undefined;
     metrics.inFlight.inc();
     let response: Response;
     try {
@@ -86,24 +90,29 @@ export function observe(options: ObserveOptions, route: (request: Request) => Pr
       metrics.inFlight.dec();
       throw error;
     }
+    const length = Number(response.headers.get("content-length") ?? NaN);
     const finish = (outcome: ExchangeOutcome) => {
       metrics.inFlight.dec();
-      const length = Number(response.headers.get("content-length") ?? NaN);
-      const declared = Number(request.headers.get("content-length") ?? NaN);
-      const bytesOut = outcome.bytesOut ?? (request.method === "HEAD" || !Number.isInteger(length) ? undefined : length);
+      const bytesOut = outcome.bytesOut ?? (method === "HEAD" || !Number.isInteger(length) ? undefined : length);
       const bytesIn = outcome.bytesIn ?? (Number.isInteger(declared) ? declared : undefined);
       const aborted = outcome.aborted || state.gone === true;
       const status = state.gone ? 499 : response.status;
       const ms = performance.now() - started;
       const handler = handlerOf((request as unknown as IRequest).route);
-      recordExchange(metrics, { handler, method: request.method, status, seconds: ms / 1000, bytesIn, bytesOut, aborted });
-      if (!options.accessLog) return;
-      const url = new URL(request.url);
-      const facts = requestFacts(request, options.trustProxy);
-      logger.access({ requestId: state.id, client: facts.addr, user: state.user, method: request.method, path: url.pathname + url.search, status, bytesIn, bytesOut, ms, userAgent: facts.userAgent, aborted });
+      recordExchange(metrics, { handler, method, status, seconds: ms / 1000, bytesIn, bytesOut, aborted });
+      if (!facts) return;
+      const path = facts.url.pathname + facts.url.search;
+      logger.access({ requestId: state.id, client: facts.addr, user: state.user, method, path, status, bytesIn, bytesOut, ms, userAgent: facts.userAgent, aborted });
     };
-    if (info.done) info.done.then(finish, () => finish({ aborted: true }));
-    else finish({ aborted: false });
+    const settle = (outcome: ExchangeOutcome) => {
+      try {
+        finish(outcome);
+      } catch (error) {
+        logger.error("request accounting failed", { requestId: state.id, error: String(error) });
+      }
+    };
+    if (info.done) info.done.then(settle, () => settle({ aborted: true }));
+    else settle({ aborted: false });
     return response;
   };
 }

@@ -6,6 +6,9 @@
 import type { BlobStore, ByteRange, ListOptions, PutOptions } from "../storage/blob-store.ts";
 import type { RegistryMetrics } from "./registry-metrics.ts";
 
+/** Keys that hold pushed bytes: upload parts (src/paths.ts uploadPartKey) and manifests (blobKey). */
+const PUSHED_BYTES = /^(uploads\/[^/]+\/part-|blobs\/)/;
+
 export function instrumentStore(store: BlobStore, metrics: RegistryMetrics): BlobStore {
   const driver = store.driver ?? store.constructor.name.replace(/Store$/, "").toLowerCase();
   const timed = async <T>(action: string, call: () => Promise<T>): Promise<T> => {
@@ -22,7 +25,7 @@ export function instrumentStore(store: BlobStore, metrics: RegistryMetrics): Blo
     get: (key: string, range?: ByteRange) => timed("Reader", () => store.get(key, range)),
     async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, options?: PutOptions) {
       const written = await timed("PutContent", () => store.put(key, body, options));
-      if (key.startsWith("uploads/") || key.startsWith("blobs/")) metrics.pushed.inc({}, written);
+      if (PUSHED_BYTES.test(key)) metrics.pushed.inc({}, written);
       return written;
     },
     concat: (sources: string[], dest: string) => timed("Move", () => store.concat(sources, dest)),

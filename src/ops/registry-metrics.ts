@@ -49,20 +49,28 @@ export function recordExchange(m: RegistryMetrics, e: ExchangeRecord): void {
   }
 }
 
-/** distribution's handler names, from the route pattern itty-router matched. */
-const HANDLERS: Record<string, string> = {
-  "/v2/": "base",
-  "/v2/_catalog": "catalog",
-  "/v2/:name+/blobs/uploads/": "blob_upload",
-  "/v2/:name+/blobs/uploads/:id": "blob_upload_chunk",
-  "/v2/:name+/blobs/uploads/*": "blob_upload_chunk",
-  "/v2/:name+/blobs/:digest": "blob",
-  "/v2/:name+/manifests/:ref": "manifest",
-  "/v2/:name+/tags/list": "tags",
-  "/v2/:name+/referrers/:digest": "referrers",
-  "/healthz": "health",
-  "/readyz": "health",
-  "/metrics": "metrics",
-};
+/** distribution's handler names, from the route pattern itty-router matched (`request.route`). */
+const HANDLERS: Array<[RegExp, string]> = [
+  // itty-router keeps patterns without their trailing slash ("/v2/" is "/v2").
+  [/^\/v2\/?$/, "base"],
+  [/^\/v2\/_catalog$/, "catalog"],
+  [/\/blobs\/uploads\/?$/, "blob_upload"],
+  [/\/blobs\/uploads\/./, "blob_upload_chunk"],
+  [/\/blobs\//, "blob"],
+  [/\/manifests\//, "manifest"],
+  [/\/tags\/list$/, "tags"],
+  [/\/referrers\//, "referrers"],
+  [/^\/(healthz|readyz)$/, "health"],
+  [/^\/metrics$/, "metrics"],
+];
+const handlerCache = new Map<string, string>();
 
-export const handlerOf = (route: string | undefined): string => (route && HANDLERS[route]) || "other";
+export function handlerOf(route: string | undefined): string {
+  if (!route) return "other";
+  let handler = handlerCache.get(route);
+  if (handler === undefined) {
+    handler = HANDLERS.find(([pattern]) => pattern.test(route))?.[1] ?? "other";
+    handlerCache.set(route, handler);
+  }
+  return handler;
+}

@@ -41,8 +41,9 @@ export interface WebhookEvent {
 }
 
 export const EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v1+json";
-const INSTANCE_ID = crypto.randomUUID();
-export const instanceId = () => INSTANCE_ID;
+// Made on first use: Workers forbid random values at module scope.
+let INSTANCE_ID: string | undefined;
+export const instanceId = () => (INSTANCE_ID ??= crypto.randomUUID());
 
 export interface WebhookRuntime {
   logger: Logger;
