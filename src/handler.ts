@@ -54,7 +54,7 @@ export function createRegistry(options: RegistryOptions): Registry {
 /** The one error serializer; an unexpected error is logged with its request id, unless the client left. */
 function answerError(ctx: Context, error: unknown, request: Request): Response {
   // A client that left mid-request is an outcome (499), not a failure: no stack trace.
-  const quiet = clientGone(request);
+  const quiet = clientGone(request, error);
   return errorResponse(error, request.method, (e) => {
     if (!quiet) ctx.ops.logger.error("unexpected error", { requestId: requestIdOf(request), method: request.method, path: new URL(request.url).pathname, error: describeError(e) });
   });

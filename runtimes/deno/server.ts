@@ -44,7 +44,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     const outcome = (aborted: boolean): ExchangeOutcome => ({ bytesOut: aborted && !sent.counted ? undefined : sent.bytes, aborted });
     const response = await registry.fetch(request, {
       clientAddress: info.remoteAddr.hostname,
-      clientGone: () => request.signal.aborted,
+      clientGone: isDisconnect,
       done: info.completed.then(() => outcome(false), () => outcome(true)),
     }).catch((error) => internalError(error, logger));
     return countBody(request, response, sent);
@@ -109,4 +109,12 @@ function countBody(request: Request, response: Response, sent: { bytes: number; 
     },
   });
   return new Response(response.body.pipeThrough(counter), response);
+}
+
+/** How a body read fails on Deno once its client has hung up (checked through `cause` too). */
+function isDisconnect(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Http || e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.Interrupted) return true;
+  }
+  return false;
 }

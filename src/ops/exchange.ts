@@ -20,8 +20,11 @@ export interface ExchangeOutcome {
 export interface ExchangeInfo {
   /** The peer of the connection. */
   clientAddress?: string;
-  /** True once the client has disconnected (asked when an error escapes a route). */
-  clientGone?: () => boolean;
+  /**
+   * Asked when an error escapes a route: true when the client has disconnected (the runtime
+   * may tell from its connection, or from the error, e.g. Deno's BadResource on a body read).
+   */
+  clientGone?: (error: unknown) => boolean;
   /** Settles when the response has been sent or abandoned. */
   done?: Promise<ExchangeOutcome>;
 }
@@ -45,9 +48,9 @@ export function noteUser(request: Request, user: string): void {
 export const requestIdOf = (request: Request): string | undefined => states.get(request)?.id;
 
 /** True when the client of `request` has gone away; marks the request's outcome 499. */
-export function clientGone(request: Request): boolean {
+export function clientGone(request: Request, error: unknown): boolean {
   const state = states.get(request);
-  if (!state?.info.clientGone?.()) return false;
+  if (!state?.info.clientGone?.(error)) return false;
   state.gone = true;
   return true;
 }
@@ -79,7 +82,8 @@ export function observe(options: ObserveOptions, route: (request: Request) => Pr
     states.set(request, state);
     // Read now: Deno.serve's request headers are gone once its response is sent.
     const { method } = request;
-    const declared = Number(request.headers.get("content-length") ?? NaN);
+    // No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body.
+    const declared = Number(request.headers.get("content-length") ?? (request.headers.has("transfer-encoding") ? NaN : 0));
     const facts = options.accessLog ? { url: new URL(request.url), ...requestFacts(request, options.trustProxy) } : undefined;
     metrics.inFlight.inc();
     let response: Response;
@@ -94,8 +98,9 @@ export function observe(options: ObserveOptions, route: (request: Request) => Pr
     const finish = (outcome: ExchangeOutcome) => {
       metrics.inFlight.dec();
       const bytesOut = outcome.bytesOut ?? (method === "HEAD" || !Number.isInteger(length) ? undefined : length);
-      const bytesIn = outcome.bytesIn ?? (Number.isInteger(declared) ? declared : undefined);
       const aborted = outcome.aborted || state.gone === true;
+      // A declared length is not what arrived when the client left midway.
+      const bytesIn = outcome.bytesIn ?? (Number.isInteger(declared) && !aborted ? declared : undefined);
       const status = state.gone ? 499 : response.status;
       const ms = performance.now() - started;
       const handler = handlerOf((request as unknown as IRequest).route);
