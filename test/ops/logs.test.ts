@@ -4,42 +4,25 @@
  * credentials never appear; a client that disconnects mid-PATCH is one quiet line (499,
  * aborted), not a stack trace and not a 200.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { denoBinary, denoServeArgs, REPO_ROOT } from "../targets/deno.ts";
-import { stopChild, waitForLine } from "../targets/child-process.ts";
+import { stopChild } from "../targets/child-process.ts";
+import { startProcessServer, until, type ProcessServer } from "./process-server.ts";
 import { targetKinds } from "../targets/index.ts";
 
 const PASSWORD = "pa55-w0rd-NEVER-LOGGED";
 const TOKEN = "t0ken-NEVER-LOGGED-9f8e7d";
 const BASIC = `Basic ${Buffer.from(`alice:${PASSWORD}`).toString("base64")}`;
 
-interface Server {
-  url: string;
-  child: ChildProcess;
-  output: () => string[];
-}
-
-async function startServer(kind: string, workDir: string, extra: string[]): Promise<Server> {
-  const root = join(workDir, "root");
+async function startServer(kind: string, workDir: string, extra: string[]): Promise<ProcessServer> {
   const htpasswdFile = join(workDir, "htpasswd");
-  await mkdir(root, { recursive: true });
+  await mkdir(workDir, { recursive: true });
   await writeFile(htpasswdFile, `alice:${bcrypt.hashSync(PASSWORD, 4)}\n`);
-  const args = kind === "deno"
-    ? [...denoServeArgs({ root, htpasswdFile }), ...extra]
-    : [join(REPO_ROOT, "bin/berth.mjs"), "serve", "--root", root, "--port", "0", "--htpasswd", htpasswdFile, ...extra];
-  const bin = kind === "deno" ? denoBinary()! : process.execPath;
-  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
-  let text = "";
-  child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  const url = await waitForLine(child, /listening on (https?:\/\/127\.0\.0\.1:\d+)/, `${kind} server`, 60_000);
-  return { url, child, output: () => text.split("\n").filter((line) => line !== "") };
+  return startProcessServer(kind as "node" | "deno", workDir, extra, { htpasswdFile });
 }
 
 /** POST an upload, then send half of a PATCH body and hang up. Returns the upload's path. */
@@ -57,10 +40,6 @@ async function disconnectMidPatch(url: string): Promise<string> {
   });
   return new URL(location, url).pathname;
 }
-
-const until = async (check: () => boolean, ms = 5000) => {
-  for (const end = Date.now() + ms; !check() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
-};
 
 for (const kind of targetKinds().filter((k) => k === "node" || k === "deno")) {
   describe(`logs [${kind}]`, () => {

@@ -62,7 +62,7 @@ export function denoServeArgs(options: DenoServeOptions): string[] {
     `--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`,
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${options.root}`,
-    "--allow-env=BERTH_*",
+    "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM", // the last two: the yaml parser reads them (debug switches)
     MAIN, "serve", "--root", options.root, "--host", host, "--port", String(port),
   ];
   if (options.htpasswdFile) args.push("--htpasswd", options.htpasswdFile);
