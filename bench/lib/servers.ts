@@ -24,6 +24,8 @@ export interface ServerKind {
   name: string;
   /** The reference the others are compared with. */
   reference?: boolean;
+  /** Runs only when named in --servers (variants that answer one question). */
+  optIn?: boolean;
   /** null when it can run here, else why not. */
   unavailable(repoDir: string): string | null;
   start(root: string, opts: StartOptions): Promise<RunningServer>;
@@ -78,6 +80,21 @@ export const SERVER_KINDS: ServerKind[] = [
       ], o, { announce: LISTENING }),
   },
   {
+    // Berth on Node with a webhook whose receiver accepts connections and never answers:
+    // pushes must run as fast as berth-node's (delivery is background work with a queue).
+    name: "berth-node-deadhook",
+    optIn: true,
+    unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
+    start: async (root, o) => {
+      const receiver = await startSilentReceiver();
+      const url = `http://127.0.0.1:${(receiver.address() as net.AddressInfo).port}/hook`;
+      const server = await startProcess("berth-node-deadhook", process.execPath, [...o.nodeFlags, "bin/berth.mjs", "serve", "--root", root, "--host", "127.0.0.1", "--port", "0", "--webhook", url], o, {
+        announce: LISTENING,
+      });
+      return { ...server, stop: async () => { await server.stop(); receiver.close(); } };
+    },
+  },
+  {
     name: "distribution",
     reference: true,
     unavailable: () => (existsSync("/usr/bin/docker-registry") ? null : "/usr/bin/docker-registry not installed (apt-get install docker-registry)"),
@@ -109,6 +126,25 @@ function distributionConfig(root: string, port: number): string {
     "  secret: berth-bench",
     "",
   ].join("\n");
+}
+
+/** A TCP listener that accepts connections and never answers (a receiver that hangs). */
+function startSilentReceiver(): Promise<net.Server> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  const close = server.close.bind(server);
+  server.close = (callback?: (error?: Error) => void) => {
+    for (const socket of sockets) socket.destroy();
+    return close(callback);
+  };
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
 }
 
 export function freePort(): Promise<number> {
