@@ -80,7 +80,7 @@ export function observe(options: ObserveOptions, route: (request: Request) => Pr
     const started = performance.now();
     const state: RequestState = { id: crypto.randomUUID(), info };
     states.set(request, state);
-    // Read now: Deno.serve's request headers are gone once its response is sent.
+    // Read now: Deno's server drops a request's headers once its response is sent.
     const { method } = request;
     // No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body.
     const declared = Number(request.headers.get("content-length") ?? (request.headers.has("transfer-encoding") ? NaN : 0));
