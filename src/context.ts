@@ -1,4 +1,5 @@
-import { createAccessCheck, type AccessCheck } from "./auth.ts";
+import type { Authorizer } from "./auth/authorizer.ts";
+import { createAuth, type TokenAuth } from "./auth/setup.ts";
 import { ByteCache } from "./byte-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
@@ -10,7 +11,11 @@ import type { BlobStore } from "./storage/blob-store.ts";
 export interface Context {
   store: BlobStore;
   hasher: HasherFactory;
-  checkAccess: AccessCheck;
+  authorizer: Authorizer;
+  /** The built-in token issuer (htpasswd auth), for the token endpoint. */
+  tokenAuth?: TokenAuth;
+  /** Re-read the users and the policy now (SIGHUP). */
+  reloadAuth(): Promise<void>;
   uploadExpiryMs: number;
   maxManifestBytes: number;
   /** Fire a hook (and the webhooks that want it) without letting it fail or delay the request. */
@@ -38,11 +43,14 @@ export function createContext(options: RegistryOptions): Context {
         .catch((error) => ops.logger.error("background task failed", { error: describeError(error) })),
     );
   const ops = createOps(options, background);
+  const auth = createAuth(options.auth, options.store);
   return {
     store: instrumentStore(options.store, ops.metrics),
     ops,
     hasher: options.hasher ?? createPortableHasher,
-    checkAccess: createAccessCheck(options.auth),
+    authorizer: auth.authorizer,
+    tokenAuth: auth.token,
+    reloadAuth: auth.reload,
     uploadExpiryMs: options.uploadExpiryMs ?? 24 * 60 * 60 * 1000,
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
     emit(hook, event, request) {

@@ -42,7 +42,7 @@ describe("Deno runtime configuration", () => {
     }
   });
 
-  it("every documented deno command grants --allow-env=BERTH_* (the whole option table, nothing else)", () => {
+  it("every documented deno command grants --allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM (the option table, and what yaml reads)", () => {
     const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
     const denoJson = JSON.parse(read("runtimes/deno/deno.json")) as { tasks: Record<string, string> };
     const commands = {
@@ -51,7 +51,7 @@ describe("Deno runtime configuration", () => {
       "test target": denoServeArgs({ root: "/r" }).join(" "),
       "--help": USAGE,
     };
-    for (const [where, command] of Object.entries(commands)) expect(allowEnvIn(command)?.map((v) => v.replace(/["']/g, "")), where).toEqual(["BERTH_*"]);
+    for (const [where, command] of Object.entries(commands)) expect(allowEnvIn(command)?.map((v) => v.replace(/["']/g, "")), where).toEqual(["BERTH_*", "LOG_TOKENS", "LOG_STREAM"]);
     for (const name of ENV_NAMES) expect(name).toMatch(/^BERTH_/);
   });
 });
@@ -99,12 +99,13 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
       expect(head.body.byteLength).toBe(0);
       const get = await rawRequest(server.url, "GET", `/v2/logs/repo/blobs/${digest}`);
       expect(get.body.byteLength).toBe(12_345);
-      await expect.poll(() => server.output.stdout.split("\n").filter((l) => / GET \/v2\/logs\/repo\/blobs\//.test(l)).length).toBe(1);
+      await expect.poll(() => server.output.stdout.split("\n").filter((l) => /"GET \/v2\/logs\/repo\/blobs\//.test(l)).length).toBe(1);
       const lines = server.output.stdout.trim().split("\n").slice(1);
       expect(lines).toHaveLength(5); // POST, PATCH, PUT, HEAD, GET
-      for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z (POST|PATCH|PUT|HEAD|GET) \/v2\/logs\/repo\/\S+ 20[0-6] \d+ \d+\.\dms$/);
-      expect(lines[3]).toMatch(/ HEAD \S+ 200 0 /);
-      expect(lines[4]).toMatch(/ GET \S+ 200 12345 /);
+      // time client user "method path" status bytes-in bytes-out duration "agent" id=<request id>
+      for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z 127\.0\.0\.1 - "(POST|PATCH|PUT|HEAD|GET) \/v2\/logs\/repo\/\S+" 20[0-6] \d+ \d+ \d+\.\dms "[^"]*" id=[0-9a-f-]{36}$/);
+      expect(lines[3]).toMatch(/"HEAD \S+" 200 0 0 /);
+      expect(lines[4]).toMatch(/"GET \S+" 200 0 12345 /);
     } finally {
       await stopChild(server.child);
     }

@@ -20,7 +20,7 @@ async function run(command: Command, config: Config): Promise<void> {
   const { host, port, tlsCert, tlsKey } = config.server;
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
   const running = await serve({ registry, host, port, tls, logger });
-  logger.info(`berth listening on ${running.url}`, { storage: root, runtime: "deno" });
+  logger.info(`berth listening on ${running.url} (storage ${root})`);
 
   const stop = async (signal: Deno.Signal) => {
     logger.info(`berth: ${signal}, finishing in-flight requests`);
@@ -29,6 +29,7 @@ async function run(command: Command, config: Config): Promise<void> {
     Deno.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => void stop(signal));
+  Deno.addSignalListener("SIGHUP", () => void registry.reload()); // re-read the htpasswd file and the policy now
 }
 
 runCommand({

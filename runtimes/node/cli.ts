@@ -27,7 +27,7 @@ async function run(command: Command, config: Config): Promise<void> {
   const { host, port, tlsCert, tlsKey } = config.server;
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
   const running = await serve({ registry, host, port, tls, logger });
-  logger.info(`berth listening on ${running.url}`, { storage: config.storage.root, runtime: "node" });
+  logger.info(`berth listening on ${running.url} (storage ${config.storage.root})`);
 
   const stop = async (signal: string) => {
     logger.info(`berth: ${signal}, finishing in-flight requests`);
@@ -37,4 +37,5 @@ async function run(command: Command, config: Config): Promise<void> {
   };
   process.once("SIGINT", () => void stop("SIGINT"));
   process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGHUP", () => void registry.reload()); // re-read the htpasswd file and the policy now
 }

@@ -4,7 +4,8 @@
  */
 import type { LogFormat, LogLevel } from "../ops/log.ts";
 import type { WebhookEndpoint } from "../ops/webhooks.ts";
-import type { FileRef } from "./values.ts";
+import type { TrustedIssuerConfig } from "./options.ts";
+import type { DocumentRef, FileRef } from "./values.ts";
 
 export interface Config {
   /** The configuration file this was read from, if any. */
@@ -28,8 +29,22 @@ export interface Config {
   manifests: { maxBytes: number };
   auth: {
     htpasswd?: FileRef;
+    policy?: DocumentRef;
     anonymousPull: boolean;
     readOnlyUsers: string[];
+    /** ms */
+    reloadInterval: number;
     realm: string;
+    token: {
+      /** ms */
+      lifetime: number;
+      /** ms */
+      refreshLifetime: number;
+      key?: FileRef;
+      issuer: string;
+      service: string;
+      realm?: string;
+      trust?: TrustedIssuerConfig[];
+    };
   };
 }

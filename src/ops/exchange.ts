@@ -32,18 +32,14 @@ export interface ExchangeInfo {
 interface RequestState {
   id: string;
   info: ExchangeInfo;
-  user?: string;
   /** An error escaped a route because the client was gone: the outcome is 499, not the error. */
   gone?: boolean;
 }
 
 const states = new WeakMap<Request, RequestState>();
 
-/** Auth calls this once it has verified who is asking; only the name is kept. */
-export function noteUser(request: Request, user: string): void {
-  const state = states.get(request);
-  if (state) state.user = user;
-}
+/** Who auth found (the before stage leaves its Grant on the request): the name only. */
+const userOf = (request: Request): string | undefined => (request as unknown as IRequest).grant?.user ?? undefined;
 
 export const requestIdOf = (request: Request): string | undefined => states.get(request)?.id;
 
@@ -69,7 +65,7 @@ export function requestFacts(request: Request, trustProxy: boolean) {
   return {
     id: state?.id,
     addr: forwarded || state?.info.clientAddress,
-    user: state?.user,
+    user: userOf(request),
     userAgent: request.headers.get("user-agent") ?? undefined,
   };
 }
@@ -107,7 +103,7 @@ export function observe(options: ObserveOptions, route: (request: Request) => Pr
       recordExchange(metrics, { handler, method, status, seconds: ms / 1000, bytesIn, bytesOut, aborted });
       if (!facts) return;
       const path = facts.url.pathname + facts.url.search;
-      logger.access({ requestId: state.id, client: facts.addr, user: state.user, method, path, status, bytesIn, bytesOut, ms, userAgent: facts.userAgent, aborted });
+      logger.access({ requestId: state.id, client: facts.addr, user: userOf(request), method, path, status, bytesIn, bytesOut, ms, userAgent: facts.userAgent, aborted });
     };
     const settle = (outcome: ExchangeOutcome) => {
       try {

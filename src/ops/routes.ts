@@ -4,27 +4,30 @@ import { RegistryError } from "../errors.ts";
 import type { RegistryRouter } from "../routing.ts";
 import { healthResponse, readinessResponse } from "./health.ts";
 
+const CATALOG_ACCESS = () => ({ required: [{ type: "registry", name: "catalog", actions: ["*"] }], optional: [] });
+
 export function registerOpsRoutes(router: RegistryRouter, ctx: Context): void {
   const { options } = ctx.ops;
-  router.get("/healthz", healthResponse);
-  router.get("/readyz", () => readinessResponse(ctx.store, options.readinessTimeoutMs ?? 5000));
+  router.get("/healthz", { access: "none" }, healthResponse);
+  router.get("/readyz", { access: "none" }, () => readinessResponse(ctx.store, options.readinessTimeoutMs ?? 5000));
   if (options.metrics?.enabled === false) return;
   const token = options.metrics?.token;
-  router.get("/metrics", async (request) => {
-    if (token !== undefined) {
-      if (!sameText(request.headers.get("authorization") ?? "", `Bearer ${token}`)) {
-        throw new RegistryError("UNAUTHORIZED", null, { headers: { "WWW-Authenticate": 'Bearer realm="metrics"' } });
-      }
-    } else {
-      // Without a token: whoever may list the whole registry may read its metrics.
-      await ctx.checkAccess(request as unknown as Request, { name: "", action: "catalog" });
-    }
-    return new Response(ctx.ops.metrics.set.render(), {
+  const render = () =>
+    new Response(ctx.ops.metrics.set.render(), {
       headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store" },
     });
+  if (token === undefined) {
+    // Without a token: whoever may list the whole registry (registry:catalog:*) may read its metrics.
+    router.get("/metrics", { access: CATALOG_ACCESS }, render);
+    return;
+  }
+  router.get("/metrics", { access: "none" }, (request) => {
+    if (!sameText(request.headers.get("authorization") ?? "", `Bearer ${token}`)) {
+      throw new RegistryError("UNAUTHORIZED", null, { headers: { "WWW-Authenticate": 'Bearer realm="metrics"' } });
+    }
+    return render();
   });
 }
-
 /** Compares in time independent of where the texts differ (a token check). */
 function sameText(a: string, b: string): boolean {
   let diff = a.length ^ b.length;
