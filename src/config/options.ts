@@ -59,7 +59,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "log.level", kind: "string", flag: "log-level", env: "BERTH_LOG_LEVEL", default: "info", arg: "LEVEL", check: checkLogLevel, help: "least important level logged: debug, info, warn, error" },
   { key: "health.timeout", kind: "duration", flag: "readiness-timeout", env: "BERTH_READINESS_TIMEOUT", default: 5000, arg: "DURATION", help: "how long GET /readyz waits for the store's write, read and delete" },
   { key: "metrics.enabled", kind: "boolean", flag: "metrics", env: "BERTH_METRICS", default: true, help: "serve GET /metrics (Prometheus text; --no-metrics to turn off)" },
-  { key: "metrics.token", kind: "string", env: "BERTH_METRICS_TOKEN", help: "GET /metrics asks for Authorization: Bearer <token> (else: the users who may read the catalog)" },
+  { key: "metrics.token", kind: "string", env: "BERTH_METRICS_TOKEN", help: "GET /metrics asks for Authorization: Bearer <token> (else: any authenticated caller)" },
   // webhooks
   { key: "webhooks.urls", kind: "list", flag: "webhook", repeatable: true, env: "BERTH_WEBHOOKS", default: [], arg: "URL", check: checkWebhookUrls, help: "POST push and delete events to URL (repeatable; more settings in the file's webhooks.endpoints)" },
   { key: "webhooks.endpoints", kind: "object", default: [], check: checkWebhookEndpoints, help: "file only: endpoints with url, headers, events, secret, timeout, attempts, backoff" },

@@ -4,7 +4,6 @@ import { RegistryError } from "../errors.ts";
 import type { RegistryRouter } from "../routing.ts";
 import { healthResponse, readinessResponse } from "./health.ts";
 
-const CATALOG_ACCESS = () => ({ required: [{ type: "registry", name: "catalog", actions: ["*"] }], optional: [] });
 
 export function registerOpsRoutes(router: RegistryRouter, ctx: Context): void {
   const { options } = ctx.ops;
@@ -17,8 +16,8 @@ export function registerOpsRoutes(router: RegistryRouter, ctx: Context): void {
       headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store" },
     });
   if (token === undefined) {
-    // Without a token: whoever may list the whole registry (registry:catalog:*) may read its metrics.
-    router.get("/metrics", { access: CATALOG_ACCESS }, render);
+    // Without a token: anyone auth knows (a user, or a holder of a token); everyone without auth.
+    router.get("/metrics", { access: "authenticated" }, render);
     return;
   }
   router.get("/metrics", { access: "none" }, (request) => {
