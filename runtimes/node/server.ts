@@ -46,7 +46,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // connection, which then sees "socket hang up" for a request it just sent (the benchmark
   // met this after a 30 s idle gap; distribution never closes idle connections).
   const settings = { keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1000 };
-  const listener = toRequestListener(registry.fetch, logger);
+  const listener = toRequestListener((request, info) => registry.fetch(request, info), logger);
   const server: Server = tls ? createTlsServer({ ...settings, ...(await readPem(tls)) }, listener) : createServer(settings, listener);
   const stopWatching = tls ? watchCertificate(server as unknown as import("node:https").Server, tls, logger) : () => {};
   await new Promise<void>((resolve, reject) => {
