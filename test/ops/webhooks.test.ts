@@ -116,8 +116,9 @@ for (const kind of targetKinds().filter((k) => k !== "in-process")) {
           }
         }
         const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-        // A push waiting for a delivery would take the 30 s timeout; allow only noise.
-        expect(median(times.dead)).toBeLessThan(median(times.plain) * 1.5 + 50);
+        // A push waiting for a delivery would take the 30 s timeout; the margin is for a busy
+        // shared machine (load ~14 on 2 cores when this was written), not for any waiting.
+        expect(median(times.dead)).toBeLessThan(median(times.plain) * 2 + 250);
         if (kind !== "worker") {
           await until(() => dead.output().some((line) => line.includes("webhook queue full")));
           expect(dead.output().some((line) => line.includes("webhook queue full"))).toBe(true);
