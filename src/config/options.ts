@@ -51,13 +51,13 @@ export const OPTIONS: OptionSpec[] = [
   { key: "server.port", kind: "port", flag: "port", env: "BERTH_PORT", default: 5000, arg: "N", help: "listen port, 0 for any free one" },
   { key: "server.accessLog", kind: "boolean", flag: "access-log", env: "BERTH_ACCESS_LOG", default: true, help: "one log line per request (--no-access-log or --quiet to turn off)" },
   { key: "server.accessLog", kind: "boolean", flag: "quiet", invert: true, flagOnly: true, help: "same as --no-access-log" },
-  { key: "server.tlsCert", kind: "string", flag: "tls-cert", env: "BERTH_TLS_CERT", arg: "FILE", help: "serve HTTPS with this PEM certificate (a chain is fine); re-read when the file changes" },
+  { key: "server.tlsCert", kind: "string", flag: "tls-cert", env: "BERTH_TLS_CERT", arg: "FILE", help: "serve HTTPS with this PEM certificate (a chain is fine); Node re-reads it when it changes" },
   { key: "server.tlsKey", kind: "string", flag: "tls-key", env: "BERTH_TLS_KEY", arg: "FILE", help: "the PEM private key of --tls-cert" },
   { key: "server.trustProxy", kind: "boolean", flag: "trust-proxy", env: "BERTH_TRUST_PROXY", default: false, help: "take the client address from X-Forwarded-For (only behind a proxy that sets it)" },
   // logs, health, metrics
   { key: "log.format", kind: "string", flag: "log-format", env: "BERTH_LOG_FORMAT", default: "text", arg: "text|json", check: checkLogFormat, help: "log lines as text or as one JSON object each" },
   { key: "log.level", kind: "string", flag: "log-level", env: "BERTH_LOG_LEVEL", default: "info", arg: "LEVEL", check: checkLogLevel, help: "least important level logged: debug, info, warn, error" },
-  { key: "health.timeout", kind: "duration", flag: "readiness-timeout", env: "BERTH_READINESS_TIMEOUT", default: 5000, arg: "DURATION", help: "how long GET /readyz waits for the store's write, read and delete" },
+  { key: "health.timeout", kind: "duration", flag: "readiness-timeout", env: "BERTH_READINESS_TIMEOUT", default: 5000, arg: "TIME", help: "how long GET /readyz waits for the store's write, read and delete" },
   { key: "metrics.enabled", kind: "boolean", flag: "metrics", env: "BERTH_METRICS", default: true, help: "serve GET /metrics (Prometheus text; --no-metrics to turn off)" },
   { key: "metrics.token", kind: "string", env: "BERTH_METRICS_TOKEN", help: "GET /metrics asks for Authorization: Bearer <token> (else: any authenticated caller)" },
   // webhooks
