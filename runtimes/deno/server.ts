@@ -1,20 +1,22 @@
 import { createRegistry, loggerFrom, registryOptionsFrom, type Config, type ExchangeOutcome, type Logger, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createDenoHasher } from "./hasher.ts";
+import { readPem, watchCertificate, type Pem } from "./tls-reload.ts";
 
 export interface ServeOptions {
   registry: Registry;
   host?: string;
   /** 0 for a free port. Default 5000. */
   port?: number;
-  /** HTTPS (HTTP/2 and 1.1 by ALPN) with these PEM files; read at start (see README: no reload on Deno). */
+  /** HTTPS (HTTP/2 and 1.1 by ALPN) with these PEM files, re-read when either changes. */
   tls?: { certFile: string; keyFile: string };
   logger?: Logger;
 }
 
 export interface RunningServer {
   url: string;
-  server: Deno.HttpServer<Deno.NetAddr>;
+  /** The listener serving new connections (replaced when the certificate is renewed). */
+  readonly server: Deno.HttpServer<Deno.NetAddr>;
   /** Stop accepting, let in-flight requests finish (up to `graceMs`). */
   close(graceMs?: number): Promise<void>;
 }
@@ -29,57 +31,95 @@ export async function createDenoRegistry(config: Config, logger = loggerFrom(con
 /** Serve a registry on Deno.serve. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { registry, host = "127.0.0.1", port: wanted = 5000, tls, logger } = options;
-  const drain = new Drain();
-  const pem = tls ? { cert: await Deno.readTextFile(tls.certFile), key: await Deno.readTextFile(tls.keyFile) } : {};
-  const server = Deno.serve({
-    hostname: host,
-    port: wanted,
-    ...pem,
-    onListen: () => {}, // main.ts prints the one line tests and users look for
-  }, async (request, info) => {
-    if (drain.closing) return new Response("shutting down", { status: 503, headers: { connection: "close", "retry-after": "1" } });
-    const done = drain.begin();
-    info.completed.then(done, done);
-    const sent = { bytes: 0, counted: true };
-    const outcome = (aborted: boolean): ExchangeOutcome => ({ bytesOut: aborted && !sent.counted ? undefined : sent.bytes, aborted });
-    const response = await registry.fetch(request, {
-      clientAddress: info.remoteAddr.hostname,
-      clientGone: isDisconnect,
-      done: info.completed.then(() => outcome(false), () => outcome(true)),
-    }).catch((error) => internalError(error, logger));
-    return countBody(request, response, sent);
-  });
-  const { port } = server.addr;
+  // With TLS, reusePort lets a listener with a renewed certificate bind next to the running one.
+  // Deno 2.9 has it for TLS only with --unstable-net (asking without it exits the process), so
+  // the flag is detected by an API it unlocks; without it the certificate is read once.
+  const unstableNet = typeof (Deno as unknown as Record<string, unknown>).listenDatagram === "function";
+  const reusePort = tls !== undefined && unstableNet;
+  if (tls && !unstableNet) logger?.warn("TLS certificate reload on Deno needs deno run --unstable-net; the certificate is read once");
+  const listen = (pem: Pem | undefined, port: number): Listener => {
+    const drain = new Drain();
+    const start = (reuse: boolean) => Deno.serve({ hostname: host, port, reusePort: reuse || undefined, ...pem, onListen: () => {} }, async (request, info) => {
+      if (drain.closing) return new Response("shutting down", { status: 503, headers: { connection: "close", "retry-after": "1" } });
+      const done = drain.begin();
+      info.completed.then(done, done);
+      const sent = { bytes: 0, counted: true };
+      const outcome = (aborted: boolean): ExchangeOutcome => ({ bytesOut: aborted && !sent.counted ? undefined : sent.bytes, aborted });
+      const response = await registry.fetch(request, {
+        clientAddress: info.remoteAddr.hostname,
+        clientGone: isDisconnect,
+        done: info.completed.then(() => outcome(false), () => outcome(true)),
+      }).catch((error) => internalError(error, logger));
+      return countBody(request, response, sent);
+    });
+    return { server: start(reusePort), drain };
+  };
+  let current = listen(tls ? await readPem(tls) : undefined, wanted);
+  const { port } = current.server.addr;
+  const retiring = new Set<Promise<void>>();
+  const stopWatching = tls && reusePort
+    ? watchCertificate(tls, logger, (pem) => {
+        const old = current;
+        current = listen(pem, port); // throws on a pair that does not load: the old one stays
+        const done = retire(old).finally(() => retiring.delete(done));
+        retiring.add(done);
+      })
+    : () => {};
   return {
     url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
-    server,
+    get server() {
+      return current.server;
+    },
     close: async (graceMs = 10_000) => {
+      stopWatching();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
       // Drain first, shut down after: Deno 2.9's shutdown() makes in-flight request bodies
       // unreadable (denoland/deno#36809), which would fail every upload still arriving.
-      await Promise.race([drain.close().then(() => server.shutdown()), grace]);
+      await Promise.race([Promise.all([current.drain.close().then(() => current.server.shutdown()), ...retiring]), grace]);
       clearTimeout(timer);
     },
   };
+}
+
+interface Listener {
+  server: Deno.HttpServer<Deno.NetAddr>;
+  drain: Drain;
+}
+
+/**
+ * A listener replaced by one with a renewed certificate: it keeps serving the connections it
+ * has until none of its requests is in flight (at most a minute), then shuts down. Shutting
+ * down while idle spares uploads the broken bodies of denoland/deno#36809.
+ */
+async function retire(old: Listener): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([old.drain.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 60_000)))]);
+  clearTimeout(timer);
+  await old.server.shutdown();
 }
 
 /** Counts requests until their responses are sent; `close()` resolves when none are left. */
 class Drain {
   closing = false;
   private inFlight = 0;
-  private idle?: () => void;
+  private waiters: Array<() => void> = [];
 
   begin(): () => void {
     this.inFlight++;
     return () => {
-      if (--this.inFlight === 0) this.idle?.();
+      if (--this.inFlight === 0) for (const wake of this.waiters.splice(0)) wake();
     };
+  }
+
+  /** Resolves once no request is in flight (now, if none is). */
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
   }
 
   close(): Promise<void> {
     this.closing = true;
-    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (this.idle = resolve));
+    return this.idle();
   }
 }
 

@@ -12,12 +12,12 @@ export interface ProcessServer {
   output: () => string[];
 }
 
-export async function startProcessServer(kind: "node" | "deno", workDir: string, extra: string[], options: { htpasswdFile?: string; readable?: string[] } = {}): Promise<ProcessServer> {
+export async function startProcessServer(kind: "node" | "deno", workDir: string, extra: string[], options: { htpasswdFile?: string; readable?: string[]; denoFlags?: string[] } = {}): Promise<ProcessServer> {
   const root = join(workDir, "root");
   await mkdir(root, { recursive: true });
   const { htpasswdFile } = options;
   const args = kind === "deno"
-    ? withDenoReads(denoServeArgs({ root, htpasswdFile }), options.readable ?? [])
+    ? withDenoReads(denoServeArgs({ root, htpasswdFile }), options.readable ?? []).flatMap((arg, i) => (i === 0 ? [arg, ...(options.denoFlags ?? [])] : [arg]))
     : [join(REPO_ROOT, "bin/berth.mjs"), "serve", "--root", root, "--port", "0", ...(htpasswdFile ? ["--htpasswd", htpasswdFile] : [])];
   const bin = kind === "deno" ? denoBinary()! : process.execPath;
   const child = spawn(bin, [...args, ...extra], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
