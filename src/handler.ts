@@ -1,5 +1,6 @@
 import { Router, type IRequest, type RouteEntry } from "itty-router";
 import { createContext, describeError, type Context } from "./context.ts";
+import { withCors } from "./cors.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
 import { clientGone, observe, requestIdOf, type ExchangeInfo } from "./ops/exchange.ts";
 import { registerOpsRoutes } from "./ops/routes.ts";
@@ -13,6 +14,7 @@ import { registerTagRoutes } from "./routes/tags.ts";
 import { registerTokenRoutes } from "./routes/token.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { accessOf, compileRows, matchRow, RouteTable, type CompiledRow } from "./routing.ts";
+import { registerUiRoutes } from "./ui/routes.ts";
 
 export interface Registry {
   /** `info` is what a runtime knows of the connection (src/ops/exchange.ts); optional. */
@@ -35,6 +37,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   registerTagRoutes(table, ctx);
   registerReferrerRoutes(table, ctx);
   registerTokenRoutes(table, ctx);
+  if (options.ui !== false) registerUiRoutes(table, ctx);
 
   const rows = compileRows(table.rows, (row) => row.handler);
   const notFound: RouteEntry = ["ALL", /^/, [noSuchEndpoint], "*"] as unknown as RouteEntry;
@@ -50,7 +53,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     ],
   });
   const { logger, metrics, options: ops } = ctx.ops;
-  const route = (request: Request) => router.fetch(request) as Promise<Response>;
+  const route = withCors(options.corsOrigins ?? [], (request) => router.fetch(request) as Promise<Response>);
   const fetch = observe({ logger, metrics, accessLog: ops.accessLog ?? false, trustProxy: ops.trustProxy ?? false }, route);
   return { fetch, reload: () => ctx.reloadAuth() };
 }

@@ -4,6 +4,7 @@
  * once, including the checks that stop a bad configuration at startup.
  */
 import { buildState } from "../auth/auth-state.ts";
+import { invalidCorsOrigins } from "../cors.ts";
 import { importPublicKeys, importSigningKey } from "../auth/keys.ts";
 import type { HasherFactory } from "../hashing.ts";
 import { createLogger, type Logger } from "../ops/log.ts";
@@ -45,6 +46,8 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
   if (Boolean(config.server.tlsCert) !== Boolean(config.server.tlsKey)) {
     throw new ConfigError(`${config.server.tlsCert ? "--tls-cert needs --tls-key" : "--tls-key needs --tls-cert"} (server.tlsCert and server.tlsKey)`);
   }
+  const badOrigins = invalidCorsOrigins(config.cors.origins);
+  if (badOrigins.length) throw new ConfigError(`--cors-origins (cors.origins): not an origin like https://ui.example.com or *: ${badOrigins.join(", ")}`);
   return {
     store: runtime.store,
     hasher: runtime.hasher,
@@ -57,6 +60,8 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
     metrics: { enabled: config.metrics.enabled, token: config.metrics.token },
     readinessTimeoutMs: config.health.timeout,
     webhooks: webhooksFrom(config),
+    ui: config.ui.enabled,
+    corsOrigins: config.cors.origins,
     auth: await authOptionsFrom(config.auth, runtime.readText),
   };
 }

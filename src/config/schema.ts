@@ -27,6 +27,8 @@ export interface Config {
   };
   uploads: { /** ms */ expiry: number };
   manifests: { maxBytes: number };
+  ui: { enabled: boolean };
+  cors: { origins: string[] };
   auth: {
     htpasswd?: FileRef;
     policy?: DocumentRef;

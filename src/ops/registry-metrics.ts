@@ -62,6 +62,8 @@ const HANDLERS: Array<[RegExp, string]> = [
   [/\/referrers\//, "referrers"],
   [/^\/(healthz|readyz)$/, "health"],
   [/^\/metrics$/, "metrics"],
+  [/^\/(auth)\//, "token"],
+  [/^\/(ui|api\/ui)(\/|$)|^\/?$/, "ui"],
 ];
 const handlerCache = new Map<string, string>();
 
