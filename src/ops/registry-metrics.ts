@@ -68,7 +68,7 @@ const HANDLERS: Array<[RegExp, string]> = [
 const handlerCache = new Map<string, string>();
 
 export function handlerOf(route: string | undefined): string {
-  if (!route) return "other";
+  if (route === undefined) return "other";
   let handler = handlerCache.get(route);
   if (handler === undefined) {
     handler = HANDLERS.find(([pattern]) => pattern.test(route))?.[1] ?? "other";
