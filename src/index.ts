@@ -20,3 +20,7 @@ export { createLogger, formatAccessLine, type Logger, type LogFormat, type LogLe
 export type { ExchangeInfo, ExchangeOutcome } from "./ops/exchange.ts";
 export type { OpsOptions } from "./ops/ops.ts";
 export type { WebhookEndpoint, WebhookAction, WebhookEvent } from "./ops/webhooks.ts";
+export {
+  collectGarbage, collectGarbageSlice, startGcSchedule, measureUsage, formatGcReport, formatUsage, formatBytes, gcOptionsFrom, runLifecycleCommand,
+  type GcOptions, type GcReport, type GcSchedule, type UsageReport, type RetentionRule,
+} from "./lifecycle/index.ts";

@@ -2,14 +2,17 @@
 import type { Context } from "./context.ts";
 import type { Digest } from "./digest.ts";
 import { blobKey, catalogKey, layerLinkKey } from "./paths.ts";
+import { confirmLink } from "./lifecycle/serving.ts";
 import { readBytes } from "./streams.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export async function linkBlob(ctx: Context, name: string, digest: Digest): Promise<void> {
-  await ctx.store.put(layerLinkKey(name, digest), encoder.encode(digest.value));
+  const link = () => ctx.store.put(layerLinkKey(name, digest), encoder.encode(digest.value)).then(() => {});
+  await link();
   await markRepository(ctx, name);
+  await confirmLink(ctx, layerLinkKey(name, digest), link, name, () => markRepository(ctx, name));
 }
 
 /** Size of a blob the repository may read, or null. */

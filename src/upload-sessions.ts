@@ -10,6 +10,7 @@ import { hashStream } from "./hashing.ts";
 import { NotFoundError } from "./storage/blob-store.ts";
 import { blobKey, UPLOAD_ID, UPLOADS_PREFIX, uploadPartKey, uploadPrefix, uploadStateKey } from "./paths.ts";
 import { linkBlob, readText, writeJson } from "./repository.ts";
+import { survivesSweep, touchBlob } from "./lifecycle/sweep-marks.ts";
 import { concatStreams, meterStream } from "./streams.ts";
 
 export interface UploadState {
@@ -88,7 +89,13 @@ export async function finishUpload(ctx: Context, state: UploadState, digestText:
   const digest = parseDigest(digestText ?? "");
   ctx.liveHashers.delete(state.id);
   try {
-    await verifyAndPublish(ctx, state, digest);
+    const published = await verifyAndPublish(ctx, state, digest);
+    // The client's manifest PUT is coming: a collection in progress must keep these bytes.
+    await touchBlob(ctx.store, digest);
+    if (!(await survivesSweep(ctx.store, blobKey(digest)))) {
+      if (published) throw new NotFoundError(blobKey(digest)); // collected already (zero grace)
+      await publishParts(ctx, state, digest); // the older copy we kept was collected: ours takes its place
+    }
   } catch (error) {
     // A part vanished under us: a concurrent PUT of this session finished or cancelled it.
     if (error instanceof NotFoundError) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", { uuid: state.id });
@@ -100,8 +107,9 @@ export async function finishUpload(ctx: Context, state: UploadState, digestText:
   return digest;
 }
 
-async function verifyAndPublish(ctx: Context, state: UploadState, digest: Digest): Promise<void> {
-  const parts = Array.from({ length: state.parts }, (_, seq) => uploadPartKey(state.id, seq));
+/** True when this session's bytes became the blob; false when the registry had it already. */
+async function verifyAndPublish(ctx: Context, state: UploadState, digest: Digest): Promise<boolean> {
+  const parts = partKeys(state);
   const actual =
     digest.algorithm === "sha256" && state.sha256 !== undefined
       ? state.sha256
@@ -111,7 +119,15 @@ async function verifyAndPublish(ctx: Context, state: UploadState, digest: Digest
     throw new RegistryError("DIGEST_INVALID", { expected: digest.value, actual: `${digest.algorithm}:${actual}` });
   }
   // Content-addressed: if another push already stored these bytes, keep theirs.
-  if (await ctx.store.head(blobKey(digest))) return;
+  if (await ctx.store.head(blobKey(digest))) return false;
+  await publishParts(ctx, state, digest);
+  return true;
+}
+
+const partKeys = (state: UploadState) => Array.from({ length: state.parts }, (_, seq) => uploadPartKey(state.id, seq));
+
+async function publishParts(ctx: Context, state: UploadState, digest: Digest): Promise<void> {
+  const parts = partKeys(state);
   if (parts.length === 0) await ctx.store.put(blobKey(digest), new Uint8Array(0));
   else await ctx.store.concat(parts, blobKey(digest));
 }

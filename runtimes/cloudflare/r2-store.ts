@@ -1,5 +1,5 @@
 import { concatStreams } from "../../src/streams.ts";
-import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "../../src/index.ts";
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "../../src/index.ts";
 
 const MiB = 1024 * 1024;
 /** R2's rules for multipart uploads: equal parts (the last may be shorter), 5 MiB to 5 GiB, at most 10,000. */
@@ -35,9 +35,9 @@ export class R2Store implements BlobStore {
     this.maxSinglePut = Math.min(MAX_SINGLE_PUT, options.maxSinglePut ?? MAX_SINGLE_PUT);
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectStat | null> {
     const object = await this.bucket.head(key);
-    return object ? { size: object.size } : null;
+    return object ? { size: object.size, modifiedMs: object.uploaded.getTime() } : null;
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {

@@ -3,8 +3,8 @@
  * Everything a request needs is in the bucket, so any isolate can serve any request.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { ConfigError, createRegistry, errorResponse, type Registry } from "../../src/index.ts";
-import { registryOptionsOf, type Env } from "./config.ts";
+import { collectGarbageSlice, ConfigError, createRegistry, errorResponse, formatGcReport, gcOptionsFrom, type Registry } from "../../src/index.ts";
+import { configOf, registryOptionsOf, storeOf, type Env } from "./config.ts";
 import { createWorkersHasher } from "./hasher.ts";
 
 export type { Env } from "./config.ts";
@@ -33,7 +33,18 @@ export default {
     if (request.body && !request.body.locked) await discard(request.body);
     return response;
   },
+
+  // A Cron Trigger (wrangler.toml [triggers]): one slice of garbage collection, resumed from
+  // the bucket by the next trigger; BERTH_GC_INTERVAL spaces out whole collections.
+  async scheduled(_controller, env) {
+    const config = configOf(env);
+    const report = await collectGarbageSlice(storeOf(env, config), gcOptionsFrom(config), GC_SLICE_MS, config.gc.interval);
+    if (report) console.log(`berth gc: ${formatGcReport(report, false).trimEnd().split("\n").join("; ")}`);
+  },
 } satisfies ExportedHandler<Env>;
+
+/** Wall time one Cron slice spends collecting; the step in progress then ends and the state is stored. */
+const GC_SLICE_MS = 15_000;
 
 /** Read and drop a body the registry did not want, up to a bound; beyond it, let the connection go. */
 async function discard(body: ReadableStream<Uint8Array>, limit = 64 * 1024 * 1024): Promise<void> {

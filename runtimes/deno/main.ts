@@ -1,7 +1,8 @@
 // Berth on Deno: `deno run <permissions> runtimes/deno/main.ts [serve] [options]` (or `deno task serve`).
 // Options come from the one table in src/config, read as on Node (runtimes/shared/cli-options.ts).
-import { loggerFrom, VERSION, type Command, type Config } from "../../src/index.ts";
+import { gcOptionsFrom, loggerFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
 import { runCommand } from "../shared/cli-options.ts";
+import { DenoStore } from "./deno-store.ts";
 import { USAGE } from "./help.ts";
 import { createDenoRegistry, serve } from "./server.ts";
 
@@ -10,8 +11,8 @@ const env = (name: string) =>
   Deno.permissions.querySync({ name: "env", variable: name }).state === "granted" ? Deno.env.get(name) : undefined;
 
 async function run(command: Command, config: Config): Promise<void> {
-  if (command !== "serve") throw new Error(`berth ${command} is not built yet`);
   const root = config.storage.root;
+  if (command !== "serve") return void Deno.stdout.writeSync(new TextEncoder().encode(await runLifecycleCommand(command, new DenoStore(root), config)));
   const logger = loggerFrom(config);
   if (Deno.permissions.querySync({ name: "write", path: root }).state !== "granted") {
     logger.warn(`no --allow-write for ${root}: pulls work, pushes will fail`);
@@ -21,10 +22,11 @@ async function run(command: Command, config: Config): Promise<void> {
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
   const running = await serve({ registry, host, port, tls, logger });
   logger.info(`berth listening on ${running.url} (storage ${root})`);
+  const gc = config.gc.interval > 0 ? startGcSchedule(new DenoStore(root), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line)) : undefined;
 
   const stop = async (signal: Deno.Signal) => {
     logger.info(`berth: ${signal}, finishing in-flight requests`);
-    await running.close();
+    await Promise.all([running.close(), gc?.stop()]);
     logger.info("berth stopped");
     Deno.exit(0);
   };

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { loggerFrom, VERSION, type Command, type Config } from "../../src/index.ts";
+import { gcOptionsFrom, loggerFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
 import { runCommand } from "../shared/cli-options.ts";
+import { FsStore } from "./fs-store.ts";
 import { createNodeRegistry, serve } from "./server.ts";
 
 export const USAGE = `Usage: berth <command> [options]
@@ -21,9 +22,10 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 async function run(command: Command, config: Config): Promise<void> {
-  if (command !== "serve") throw new Error(`berth ${command} is not built yet`);
+  if (command !== "serve") return void process.stdout.write(await runLifecycleCommand(command, new FsStore(config.storage.root), config));
   const logger = loggerFrom(config);
   const registry = await createNodeRegistry(config, logger);
+  const gc = config.gc.interval > 0 ? startGcSchedule(new FsStore(config.storage.root), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line)) : undefined;
   const { host, port, tlsCert, tlsKey } = config.server;
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
   const running = await serve({ registry, host, port, tls, logger });
@@ -31,7 +33,7 @@ async function run(command: Command, config: Config): Promise<void> {
 
   const stop = async (signal: string) => {
     logger.info(`berth: ${signal}, finishing in-flight requests`);
-    await running.close();
+    await Promise.all([running.close(), gc?.stop()]);
     logger.info("berth stopped");
     process.exit(0);
   };

@@ -60,6 +60,7 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
     metrics: { enabled: config.metrics.enabled, token: config.metrics.token },
     readinessTimeoutMs: config.health.timeout,
     webhooks: webhooksFrom(config),
+    deletes: config.storage.delete,
     ui: config.ui.enabled,
     corsOrigins: config.cors.origins,
     auth: await authOptionsFrom(config.auth, runtime.readText),

@@ -4,13 +4,14 @@
  */
 import type { LogFormat, LogLevel } from "../ops/log.ts";
 import type { WebhookEndpoint } from "../ops/webhooks.ts";
+import type { RetentionRule } from "../lifecycle/retention.ts";
 import type { TrustedIssuerConfig } from "./options.ts";
 import type { DocumentRef, FileRef } from "./values.ts";
 
 export interface Config {
   /** The configuration file this was read from, if any. */
   config?: FileRef;
-  storage: { root: string; /** bytes */ partSize: number };
+  storage: { root: string; /** bytes */ partSize: number; /** false: DELETE answers 405 */ delete: boolean };
   server: { host: string; port: number; accessLog: boolean; tlsCert?: string; tlsKey?: string; trustProxy: boolean };
   log: { format: LogFormat; level: LogLevel };
   health: { /** ms */ timeout: number };
@@ -27,6 +28,8 @@ export interface Config {
   };
   uploads: { /** ms */ expiry: number };
   manifests: { maxBytes: number };
+  gc: { /** ms */ grace: number; deleteUntagged: boolean; /** only from --dry-run */ dryRun?: boolean; /** ms, 0: off */ interval: number };
+  retention: RetentionRule[];
   ui: { enabled: boolean };
   cors: { origins: string[] };
   auth: {

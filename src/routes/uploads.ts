@@ -6,6 +6,8 @@ import type { IRequest } from "itty-router";
 import type { Context } from "../context.ts";
 import { parseDigest, type Digest } from "../digest.ts";
 import { validateName } from "../reference.ts";
+import { survivesSweep, touchBlob } from "../lifecycle/sweep-marks.ts";
+import { blobKey } from "../paths.ts";
 import { linkBlob, statLinkedBlob } from "../repository.ts";
 import { decodeParam, grantOf, nameOf } from "../routing.ts";
 import { nonEmptyBody } from "../streams.ts";
@@ -93,6 +95,9 @@ async function tryMount(ctx: Context, request: IRequest, name: string, digest: D
   if (!grantOf(request).granted("repository", source, "pull")) return null;
   if ((await statLinkedBlob(ctx, source, digest)) === null) return null;
   await linkBlob(ctx, name, digest);
+  // A 201 promises the blob to this client's manifest PUT, as a HEAD 200 does (src/lifecycle).
+  await touchBlob(ctx.store, digest);
+  if (!(await survivesSweep(ctx.store, blobKey(digest)))) return null; // collected meanwhile: a normal upload
   return digest;
 }
 

@@ -1,5 +1,5 @@
 import { concatStreams, streamOf } from "../streams.ts";
-import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "./blob-store.ts";
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "./blob-store.ts";
 
 /**
  * The few file operations a FileTreeStore needs, supplied by each runtime (node:fs, Deno).
@@ -29,6 +29,9 @@ export interface FileSystem {
 
   /** Make the directory `path` and any missing parents; existing ones are fine. */
   mkdirp(path: string): Promise<void>;
+
+  /** Set the file's modification time to now (a rename keeps the old one). */
+  touch(path: string): Promise<void>;
 
   /** Remove the file `path`. */
   remove(path: string): Promise<void>;
@@ -78,9 +81,10 @@ export class FileTreeStore implements BlobStore {
     private readonly fs: FileSystem,
   ) {}
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectStat | null> {
     const info = await this.fs.stat(this.path(key)).catch(this.ifMissing(null));
-    return info?.isFile ? { size: info.size } : null;
+    // No mtime (rare platforms): "now", so garbage collection never takes it for old.
+    return info?.isFile ? { size: info.size, modifiedMs: info.mtimeMs ?? Date.now() } : null;
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
@@ -95,7 +99,14 @@ export class FileTreeStore implements BlobStore {
   async concat(sources: string[], dest: string): Promise<void> {
     this.path(dest); // validate before any file is touched
     const paths = sources.map((key) => this.path(key));
-    if (sources.length === 1) return this.publish(paths[0]!, dest, sources[0]);
+    if (sources.length === 1) {
+      // A rename keeps the part's mtime, which may be hours old: the blob is written now.
+      await this.fs.touch(paths[0]!).catch((error) => {
+        if (this.fs.isMissing(error)) throw new NotFoundError(sources[0]!);
+        throw error;
+      });
+      return this.publish(paths[0]!, dest, sources[0]);
+    }
     await this.writeThenPublish(this.readInTurn(sources, paths), dest);
   }
 

@@ -17,18 +17,19 @@ import { startProcessServer, until } from "./process-server.ts";
 import { startReceiver, type Receiver } from "./webhook-receiver.ts";
 
 const SECRET = "hook-s3cret";
+const noLifecycle = () => Promise.reject(new Error("gc/du are not part of the webhook tests"));
 
 /** A server of `kind` configured by `yaml`, as a Target plus its output. */
 async function startConfigured(kind: string, workDir: string, yaml: string): Promise<Target & { output: () => string[] }> {
   if (kind === "worker") {
     const worker = await startWorker("runtimes/cloudflare/worker.ts", { BERTH_CONFIG: yaml });
-    return { name: kind, baseUrl: worker.url, fetch: (path, init) => fetch(worker.url + path, { redirect: "manual", ...init }), close: () => worker.close(), output: () => [] };
+    return { name: kind, baseUrl: worker.url, fetch: (path, init) => fetch(worker.url + path, { redirect: "manual", ...init }), close: () => worker.close(), lifecycle: noLifecycle, output: () => [] };
   }
   const config = join(workDir, "berth.yaml");
   await mkdir(workDir, { recursive: true });
   await writeFile(config, yaml);
   const server = await startProcessServer(kind as "node" | "deno", workDir, ["--config", config], { readable: [config] });
-  return { name: kind, baseUrl: server.url, fetch: (path, init) => fetch(server.url + path, { redirect: "manual", ...init }), close: () => stopChild(server.child), output: server.output };
+  return { name: kind, baseUrl: server.url, fetch: (path, init) => fetch(server.url + path, { redirect: "manual", ...init }), close: () => stopChild(server.child), lifecycle: noLifecycle, output: server.output };
 }
 
 const events = (receiver: Receiver) => receiver.accepted().map((d) => JSON.parse(d.body) as { events: Array<Record<string, any>> });

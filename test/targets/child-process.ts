@@ -2,7 +2,7 @@
  * Child-process plumbing shared by the targets that run a real server (node, deno): wait
  * for its "listening" line, stop it by pid, and speak to it with fetch over the socket.
  */
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
 import type { AuthLaunch } from "./auth-args.ts";
 import type { Target } from "./index.ts";
@@ -61,7 +61,21 @@ export function processTarget(name: string, child: ChildProcess, baseUrl: string
       return fetch(baseUrl + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
     },
     close: () => stopAndClean(child, workDir),
+    lifecycle: () => Promise.reject(new Error(`${name} target: no lifecycle command`)),
   };
+}
+
+/** Run a command to its end; its stdout, or a rejection with its output when it fails. */
+export function runToEnd(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => void (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => void (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${bin} ${args.join(" ")}: exit ${code}\n${stdout}${stderr}`))));
+  });
 }
 
 /** Stop the server and remove its work directory (also after a failed start). */

@@ -6,14 +6,15 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { authLaunch } from "./auth-args.ts";
-import { processTarget, stopAndClean, waitForLine, withAuthFiles } from "./child-process.ts";
+import { processTarget, runToEnd, stopAndClean, waitForLine, withAuthFiles } from "./child-process.ts";
 import type { Target, TargetOptions } from "./index.ts";
+import { lifecycleArgs } from "./lifecycle-args.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const DENO_CONFIG = join(REPO_ROOT, "runtimes/deno/deno.json");
@@ -54,6 +55,8 @@ export interface DenoServeOptions {
   /** More options (auth flags) and the files they name, which deno must be allowed to read. */
   extraArgs?: string[];
   readable?: string[];
+  /** `gc` or `du` instead of serve: no network. */
+  command?: "serve" | "gc" | "du";
 }
 
 /** `deno run` arguments for main.ts with exactly the permissions it needs. */
@@ -61,14 +64,16 @@ export function denoServeArgs(options: DenoServeOptions): string[] {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
   const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : []), ...(options.readable ?? [])];
+  const command = options.command ?? "serve";
   const args = [
     "run", "--config", DENO_CONFIG, "--no-prompt",
-    `--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`,
+    ...(command === "serve" ? [`--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`] : []),
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${options.root}`,
     // yaml (config and policy files) reads LOG_TOKENS/LOG_STREAM on every parse; Deno throws on ungranted reads there.
     "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM",
-    MAIN, "serve", "--root", options.root, "--host", host, "--port", String(port),
+    MAIN, command, "--root", options.root,
+    ...(command === "serve" ? ["--host", host, "--port", String(port)] : []),
   ];
   if (options.htpasswdFile) args.push("--htpasswd", options.htpasswdFile);
   if (options.anonymousPull) args.push("--anonymous-pull");
@@ -83,10 +88,19 @@ export async function createDenoTarget(options: TargetOptions): Promise<Target> 
   const workDir = await mkdtemp(join(tmpdir(), "berth-deno-target-"));
   const rootDir = join(workDir, "root");
   const auth = await authLaunch(options.auth, workDir);
-  const args = denoServeArgs({ root: rootDir, extraArgs: auth.args, readable: auth.files });
-  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...auth.env, NO_COLOR: "1" } });
+  const lifecycle = lifecycleArgs(options.lifecycle);
+  const configFile = lifecycle.configText ? join(workDir, "config.json") : undefined;
+  if (configFile) await writeFile(configFile, lifecycle.configText!);
+  const configArgs = configFile ? ["--config", configFile] : [];
+  const configReadable = configFile ? [configFile] : [];
+  const args = denoServeArgs({ root: rootDir, extraArgs: [...auth.args, ...lifecycle.serve, ...configArgs], readable: [...auth.files, ...configReadable] });
+  const env = { ...process.env, ...auth.env, NO_COLOR: "1" };
+  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env });
   try {
-    return withAuthFiles(processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir), auth, child);
+    const target = withAuthFiles(processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir), auth, child);
+    target.lifecycle = (command, flags = []) =>
+      runToEnd(bin, denoServeArgs({ root: rootDir, command, extraArgs: [...configArgs, ...(command === "gc" ? lifecycle.gc : []), ...flags], readable: configReadable }), REPO_ROOT, env);
+    return target;
   } catch (error) {
     await stopAndClean(child, workDir);
     throw error;

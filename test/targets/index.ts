@@ -13,10 +13,26 @@ export interface TargetOptions {
   hooks?: RegistryHooks;
   uploadExpiryMs?: number;
   maxManifestBytes?: number;
+  /** Storage lifecycle settings, for serve and for gc alike (their config keys). */
+  lifecycle?: LifecycleOptions;
   /** The web UI on or off (--no-ui) and CORS origins (--cors-origins). */
   ui?: boolean;
   corsOrigins?: string[];
 }
+
+export interface LifecycleOptions {
+  /** --grace, e.g. "0s". */
+  grace?: string;
+  deleteUntagged?: boolean;
+  /** --no-delete on the server. */
+  noDelete?: boolean;
+  /** --gc-interval on the server (Node and Deno), which then also takes --grace and --delete-untagged. */
+  interval?: string;
+  /** The config file's `retention` rules, as written there. */
+  retention?: unknown[];
+}
+
+export type LifecycleCommand = "gc" | "du";
 
 export interface Target {
   /** The kind, e.g. "in-process" or "node". */
@@ -28,6 +44,11 @@ export interface Target {
   baseUrl?: string;
   /** Set when the target owns a storage directory: its parent holds nothing else of the registry's. */
   rootDir?: string;
+  /**
+   * `berth gc` / `berth du` on the target's storage while it serves (the CLI on Node and Deno,
+   * the Cron handler's slices on Workers, the library in-process), with `flags` added; its output.
+   */
+  lifecycle(command: LifecycleCommand, flags?: string[]): Promise<string>;
   /** Rewrite the htpasswd or policy file the registry was started with (reload tests). */
   writeAuthFile?(which: "htpasswd" | "policy", text: string): Promise<void>;
   /** SIGHUP: re-read them now. */
@@ -52,6 +73,8 @@ export interface Capabilities {
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
   socket: boolean;
+  /** `berth du` and `gc --dry-run` (a command line; Workers collect only on their Cron Trigger). */
+  lifecycleCli: boolean;
   /** ui and corsOrigins. */
   uiOptions: boolean;
 }
@@ -75,6 +98,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: true,
       socket: false,
+      lifecycleCli: true,
       uiOptions: true,
     },
     create: async (options) => (await import("./in-process.ts")).createInProcessTarget(options),
@@ -90,6 +114,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: false,
       forgedContentLength: false,
       socket: true,
+      lifecycleCli: true,
       uiOptions: true,
     },
     create: async (options) => (await import("./node.ts")).createNodeTarget(options),
@@ -106,6 +131,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: false,
       forgedContentLength: false,
       socket: true,
+      lifecycleCli: true,
       uiOptions: false,
     },
     create: async (options) => (await import("./deno.ts")).createDenoTarget(options),
@@ -122,6 +148,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      lifecycleCli: false,
       uiOptions: false,
     },
     create: async (options) => (await import("./worker.ts")).createWorkerTarget(options),
@@ -199,3 +226,4 @@ export function useTarget(kind: string, options: TargetOptions = {}): () => Targ
     return target;
   };
 }
+

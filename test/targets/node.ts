@@ -3,13 +3,14 @@
  * temporary --root, spoken to with real fetch over a socket.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { authLaunch } from "./auth-args.ts";
-import { processTarget, stopAndClean, waitForLine, withAuthFiles } from "./child-process.ts";
+import { processTarget, runToEnd, stopAndClean, waitForLine, withAuthFiles } from "./child-process.ts";
 import type { Target, TargetOptions } from "./index.ts";
+import { lifecycleArgs } from "./lifecycle-args.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(REPO_ROOT, "bin/berth.mjs");
@@ -21,12 +22,21 @@ export async function createNodeTarget(options: TargetOptions): Promise<Target> 
   const args = [BIN, "serve", "--root", rootDir, "--host", "127.0.0.1", "--port", "0"];
   const auth = await authLaunch(options.auth, workDir);
   args.push(...auth.args);
+  const lifecycle = lifecycleArgs(options.lifecycle);
+  const config = join(workDir, "config.json");
+  if (lifecycle.configText) await writeFile(config, lifecycle.configText);
+  const configArgs = lifecycle.configText ? ["--config", config] : [];
+  args.push(...lifecycle.serve, ...configArgs);
   if (options.ui === false) args.push("--no-ui");
   if (options.corsOrigins) args.push("--cors-origins", options.corsOrigins.join(","));
 
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...auth.env } });
   try {
-    return withAuthFiles(processTarget("node", child, await waitForLine(child, LISTENING, "node target", 30_000), workDir, rootDir), auth, child);
+    const target = withAuthFiles(processTarget("node", child, await waitForLine(child, LISTENING, "node target", 30_000), workDir, rootDir), auth, child);
+    // The CLI in its own process, on the folder the server is serving: online collection as users run it.
+    target.lifecycle = (command, flags = []) =>
+      runToEnd(process.execPath, [BIN, command, "--root", rootDir, ...configArgs, ...(command === "gc" ? lifecycle.gc : []), ...flags], REPO_ROOT);
+    return target;
   } catch (error) {
     await stopAndClean(child, workDir);
     throw error;
