@@ -1,10 +1,11 @@
 import { Router, type IRequest, type RouteEntry } from "itty-router";
 import { createContext, describeError, type Context } from "./context.ts";
 import { withCors } from "./cors.ts";
-import { errorResponse, RegistryError } from "./errors.ts";
+import { API_VERSION, errorResponse, RegistryError } from "./errors.ts";
 import { clientGone, observe, requestIdOf, type ExchangeInfo } from "./ops/exchange.ts";
 import { registerOpsRoutes } from "./ops/routes.ts";
 import type { RegistryOptions } from "./options.ts";
+import { rejectRequestLine } from "./request-line.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
 import { registerCatalogRoutes } from "./routes/catalog.ts";
@@ -47,13 +48,15 @@ export function createRegistry(options: RegistryOptions): Registry {
     catch: (error, request) => answerError(ctx, error, request as unknown as Request),
     finally: [
       (response: Response | undefined) => {
-        response?.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+        response?.headers.set("Docker-Distribution-API-Version", API_VERSION);
         return response;
       },
     ],
   });
   const { logger, metrics, options: ops } = ctx.ops;
-  const route = withCors(options.corsOrigins ?? [], (request) => router.fetch(request) as Promise<Response>);
+  const routed = withCors(options.corsOrigins ?? [], (request) => router.fetch(request) as Promise<Response>);
+  // Refused request lines first (src/request-line.ts): on Deno `request.url` is still the raw target.
+  const route = async (request: Request) => rejectRequestLine(request.method, request.url) ?? routed(request);
   const fetch = observe({ logger, metrics, accessLog: ops.accessLog ?? false, trustProxy: ops.trustProxy ?? false }, route);
   return { fetch, reload: () => ctx.reloadAuth() };
 }

@@ -2,6 +2,7 @@
 export { createRegistry, type Registry } from "./handler.ts";
 export type * from "./options.ts";
 export { RegistryError, ERROR_CODES, errorResponse, type ErrorCode } from "./errors.ts";
+export { rejectRequestLine } from "./request-line.ts";
 export { createPortableHasher, type Hasher, type HasherFactory, type HashAlgorithm } from "./hashing.ts";
 export { NotFoundError } from "./storage/blob-store.ts";
 export type * from "./storage/blob-store.ts";

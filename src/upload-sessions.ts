@@ -52,12 +52,15 @@ export async function loadUpload(ctx: Context, name: string, id: string): Promis
 /**
  * Append a request body to the session. `start` is where the client says the bytes go
  * (Content-Range); it must be the current end, since parts cannot overlap or leave holes.
+ * `length` is how many bytes the body must have: from Content-Length (`lengthIsDeclared`:
+ * the store may rely on it; a mismatch is SIZE_INVALID) or else from Content-Range (a
+ * mismatch is 416).
  */
 export async function appendToUpload(
   ctx: Context,
   state: UploadState,
   body: ReadableStream<Uint8Array>,
-  { start, length }: { start?: number; length?: number },
+  { start, length, lengthIsDeclared }: { start?: number; length?: number; lengthIsDeclared: boolean },
 ): Promise<UploadState> {
   if (start !== undefined && start !== state.size) throw rangeNotSatisfiable(state);
   const live = ctx.liveHashers.get(state.id);
@@ -66,10 +69,11 @@ export async function appendToUpload(
   const hasher = continuing?.hasher ?? (state.size === 0 ? ctx.hasher("sha256") : undefined);
   const metered = meterStream(body, { hasher, expectedSize: length });
   try {
-    await ctx.store.put(uploadPartKey(state.id, state.parts), metered.stream, { size: length });
+    await ctx.store.put(uploadPartKey(state.id, state.parts), metered.stream, { size: lengthIsDeclared ? length : undefined });
   } catch (error) {
     ctx.liveHashers.delete(state.id);
-    throw error;
+    const rangeMismatch = !lengthIsDeclared && error instanceof RegistryError && error.code === "SIZE_INVALID";
+    throw rangeMismatch ? rangeNotSatisfiable(state, "the body's length differs from its Content-Range") : error;
   }
   const size = state.size + metered.bytes();
   const next: UploadState = {
@@ -146,9 +150,9 @@ export async function deleteUpload(ctx: Context, state: Pick<UploadState, "id">)
   await ctx.store.delete(uploadStateKey(state.id));
 }
 
-export function rangeNotSatisfiable(state: UploadState): RegistryError {
+export function rangeNotSatisfiable(state: UploadState, message = "chunk does not start at the end of the upload"): RegistryError {
   return new RegistryError("RANGE_INVALID", { size: state.size }, {
-    message: "chunk does not start at the end of the upload",
+    message,
     headers: { ...sessionHeaders(state) },
   });
 }

@@ -47,7 +47,7 @@ runCommand({
   if (exitCode !== undefined) Deno.exit(exitCode);
 }, (error) => {
   console.error(`berth: ${error instanceof Error ? error.message : error}`);
-  if (error instanceof Deno.errors.NotCapable) {
+  if (error instanceof Deno.errors.NotCapable || (error as Error | undefined)?.cause instanceof Deno.errors.NotCapable) {
     console.error("berth: grant --allow-net for --host:--port and --allow-read/--allow-write for --root (see --help)");
   }
   Deno.exit(1);

@@ -1,6 +1,6 @@
-import { createRegistry, loggerFrom, registryOptionsFrom, type Config, type ExchangeOutcome, type Logger, type Registry } from "../../src/index.ts";
+import { createRegistry, errorResponse, loggerFrom, RegistryError, registryOptionsFrom, type Config, type ExchangeOutcome, type Logger, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
-import { createDenoHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { readPem, watchCertificate, type Pem } from "./tls-reload.ts";
 
 export interface ServeOptions {
@@ -24,8 +24,9 @@ export interface RunningServer {
 /** The registry a configuration describes, on Deno: storage through Deno.open, node:crypto hashing. */
 export async function createDenoRegistry(config: Config, logger = loggerFrom(config)): Promise<Registry> {
   const store = new DenoStore(config.storage.root);
+  await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
-  return createRegistry(await registryOptionsFrom(config, { store, hasher: createDenoHasher, readText: (path) => Deno.readTextFile(path), logger }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => Deno.readTextFile(path), logger }));
 }
 
 /** Serve a registry on Deno.serve. */
@@ -40,7 +41,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const listen = (pem: Pem | undefined, port: number): Listener => {
     const drain = new Drain();
     const start = (reuse: boolean) => Deno.serve({ hostname: host, port, reusePort: reuse || undefined, ...pem, onListen: () => {} }, async (request, info) => {
-      if (drain.closing) return new Response("shutting down", { status: 503, headers: { connection: "close", "retry-after": "1" } });
+      if (drain.closing) return errorResponse(shuttingDown(), request.method);
       const done = drain.begin();
       info.completed.then(done, done);
       const sent = { bytes: 0, counted: true };
@@ -49,7 +50,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         clientAddress: info.remoteAddr.hostname,
         clientGone: isDisconnect,
         done: info.completed.then(() => outcome(false), () => outcome(true)),
-      }).catch((error) => internalError(error, logger));
+      }).catch((error) => errorResponse(error, request.method, (e) => (logger ?? console).error(`response failed: ${e instanceof Error ? e.stack : e}`)));
       return countBody(request, response, sent);
     });
     return { server: start(reusePort), drain };
@@ -99,6 +100,9 @@ async function retire(old: Listener): Promise<void> {
   await old.server.shutdown();
 }
 
+const shuttingDown = () =>
+  new RegistryError("UNAVAILABLE", null, { message: "shutting down", headers: { connection: "close", "retry-after": "1" } });
+
 /** Counts requests until their responses are sent; `close()` resolves when none are left. */
 class Drain {
   closing = false;
@@ -121,12 +125,6 @@ class Drain {
     this.closing = true;
     return this.idle();
   }
-}
-
-/** The core answers its own errors; this is for a bug that escapes it (logged, like Node's adapter). */
-function internalError(error: unknown, logger?: Logger): Response {
-  (logger ?? console).error(`response failed: ${error instanceof Error ? error.stack : error}`);
-  return new Response("internal error", { status: 500, headers: { "content-type": "text/plain" } });
 }
 
 /**

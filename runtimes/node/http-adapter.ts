@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ExchangeInfo, ExchangeOutcome, Logger } from "../../src/index.ts";
+import { errorResponse, rejectRequestLine, type ExchangeInfo, type ExchangeOutcome, type Logger } from "../../src/index.ts";
+import { MAX_DRAIN_BYTES } from "../../src/streams.ts";
 import { type Exchange, sendBody } from "./send-body.ts";
 import { readableToWeb } from "./web-streams.ts";
 
 type FetchHandler = (request: Request, info?: ExchangeInfo) => Promise<Response>;
-
-const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 
 /**
  * Serve a fetch handler from node:http, streaming both ways with backpressure.
@@ -29,26 +28,34 @@ export function toRequestListener(handler: FetchHandler, logger?: Logger) {
       settle({ bytesIn: received.bytes, bytesOut: exchange.bytes, aborted: exchange.aborted });
     });
     handle(handler, req, res, exchange, info, received).catch((error) => {
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { "content-type": "text/plain" }).end("internal error");
-      } else {
+      // A failure past the core's own catch: still the one serializer's 500 UNKNOWN, if it can be sent.
+      if (res.headersSent || res.destroyed) {
         res.destroy();
+        if (!exchange.aborted) (logger ?? console).error(`response failed: ${error instanceof Error ? error.stack : error}`);
+        return;
       }
-      if (!exchange.aborted) (logger ?? console).error(`response failed: ${error instanceof Error ? error.stack : error}`);
+      send(errorResponse(error, req.method, (e) => (logger ?? console).error(`response failed: ${e instanceof Error ? e.stack : e}`)), req, res, exchange).catch(() => res.destroy());
     });
   };
 }
 
 async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, exchange: Exchange, info: ExchangeInfo, received: { bytes: number }) {
-  const response = await handler(toRequest(req, received), info);
+  // The raw target is only visible here: URL parsing in toRequest would fold "/a/../b".
+  // TRACE and CONNECT are refused here too: `new Request` cannot carry them.
+  const response = rejectRequestLine(req.method ?? "", req.url ?? "/") ?? (await handler(toRequest(req, received), info));
+  await send(response, req, res, exchange);
+}
+
+async function send(response: Response, req: IncomingMessage, res: ServerResponse, exchange: Exchange) {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => (headers[key] = value));
-  const unread = !req.complete;
-  // Answered before the request body was read (413, 401, a bad digest): a small rest is
-  // read and dropped so the connection stays usable (and the client sees no EPIPE); a large
-  // or unknown one closes the connection instead, as Go's net/http does.
-  if (unread && !(Number(req.headers["content-length"]) <= MAX_DISCARD_BYTES)) headers.connection = "close";
-  else if (unread) discardBody(req);
+  // Answered before the request body was read (413, 401, a bad digest): the rest is read
+  // and dropped (src/streams.ts MAX_DRAIN_BYTES) so the client reads the answer, not a
+  // reset; a body declared longer than that closes the connection instead.
+  if (!req.complete) {
+    if (Number(req.headers["content-length"]) > MAX_DRAIN_BYTES) headers.connection = "close";
+    else discardBody(req);
+  }
   res.writeHead(response.status, headers);
   if (!response.body || req.method === "HEAD") {
     await response.body?.cancel();
@@ -72,10 +79,13 @@ function toRequest(req: IncomingMessage, received: { bytes: number }): Request {
   });
 }
 
-/** Read and drop the rest of a request body nobody will consume. */
+/** Read and drop the rest of a request body nobody will consume; past MAX_DRAIN_BYTES, hang up. */
 function discardBody(req: IncomingMessage): void {
+  let seen = 0;
   req.removeAllListeners("data");
-  req.on("data", () => {});
+  req.on("data", (chunk: Buffer) => {
+    if ((seen += chunk.byteLength) > MAX_DRAIN_BYTES) req.destroy();
+  });
   req.resume();
 }
 

@@ -5,7 +5,7 @@ import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createRegistry, loggerFrom, registryOptionsFrom, type Config, type Logger, type Registry } from "../../src/index.ts";
 import { FsStore } from "./fs-store.ts";
-import { createNodeHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { toRequestListener } from "./http-adapter.ts";
 
 export interface ServeOptions {
@@ -34,8 +34,9 @@ export interface RunningServer {
 /** The registry a configuration describes, on Node: filesystem storage, native hashing. */
 export async function createNodeRegistry(config: Config, logger = loggerFrom(config)): Promise<Registry> {
   const store = new FsStore(config.storage.root);
+  await store.probe(); // an unusable --root stops the server here, not at the first push
   await store.removeStaleTempFiles();
-  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeHasher, readText: (path) => readFile(path, "utf8"), logger }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => readFile(path, "utf8"), logger }));
 }
 
 /** Serve a registry on node:http (node:https with `tls`). */

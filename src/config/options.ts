@@ -72,7 +72,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "webhooks.timeout", kind: "duration", env: "BERTH_WEBHOOK_TIMEOUT", default: 5000, help: "per delivery attempt" },
   { key: "webhooks.queueSize", kind: "positive", env: "BERTH_WEBHOOK_QUEUE", default: 1000, help: "events waiting per endpoint at most; more are dropped with a warning" },
   // uploads and manifests
-  { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
+  { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", commands: ["serve", "gc"], help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
   { key: "manifests.maxBytes", kind: "bytes", flag: "max-manifest-size", env: "BERTH_MAX_MANIFEST_BYTES", default: 4 * 1024 * 1024, arg: "SIZE", help: "largest accepted manifest (e.g. 4MiB)" },
   // storage lifecycle (src/lifecycle)
   { key: "gc.grace", kind: "duration", flag: "grace", env: "BERTH_GC_GRACE", default: 3_600_000, arg: "DURATION", commands: ["serve", "gc"], help: "garbage collection never removes what was written, touched or referenced this recently (e.g. 0s, 30m, 1h)" },

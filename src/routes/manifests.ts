@@ -21,15 +21,25 @@ function referenceOf(request: IRequest): Reference {
   return isDigestLike(text) ? { digest: parseDigest(text) } : { tag: validateTag(text) };
 }
 
+/** For GET and HEAD: a reference that is no valid tag or digest names nothing, so 404 (PUT keeps the 400). */
+function readableReferenceOf(request: IRequest): Reference {
+  try {
+    return referenceOf(request);
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    throw new RegistryError("MANIFEST_UNKNOWN", { reference: decodeParam(request.params.reference ?? "") }, { message: `manifest unknown: ${error.message}` });
+  }
+}
+
 export function registerManifestRoutes(router: RegistryRouter, ctx: Context): void {
   router.head(MANIFEST, async (request) => {
-    const { digest, revision } = await resolveManifest(ctx, nameOf(request), referenceOf(request));
+    const { digest, revision } = await resolveManifest(ctx, nameOf(request), readableReferenceOf(request));
     return new Response(null, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
   });
 
   router.get(MANIFEST, async (request) => {
     const name = nameOf(request);
-    const reference = referenceOf(request);
+    const reference = readableReferenceOf(request);
     const { digest, revision } = await resolveManifest(ctx, name, reference);
     const bytes = await readManifestBytes(ctx, digest);
     ctx.emit("onManifestPulled", { name, reference: reference.tag ?? digest.value, digest: digest.value, mediaType: revision.mediaType, size: revision.size }, request as unknown as Request);

@@ -133,6 +133,31 @@ export class FileTreeStore implements BlobStore {
     return { keys: matching.slice(0, limit), truncated: matching.length > limit };
   }
 
+  /**
+   * Check at startup that a push can work here: make `root/.tmp`, write a file, rename it,
+   * remove it. Throws naming the root and the step that failed. A real write, not a look at
+   * permission bits, so it also tells the truth when running as root or on a read-only mount.
+   */
+  async probe(): Promise<void> {
+    const tempDir = this.fs.join(this.root, TEMP_DIR);
+    const written = this.fs.join(tempDir, `probe-${crypto.randomUUID()}`);
+    const renamed = `${written}-renamed`;
+    let step = `create the folder ${tempDir}`;
+    try {
+      await this.fs.mkdirp(tempDir);
+      step = `write a file in ${tempDir}`;
+      await this.fs.writeFile(written, streamOf(new Uint8Array([0x62])));
+      step = `rename a file in ${tempDir}`;
+      await this.fs.rename(written, renamed);
+      step = `remove a file in ${tempDir}`;
+      await this.fs.remove(renamed);
+    } catch (error) {
+      for (const path of [written, renamed]) await this.fs.remove(path).catch(() => {});
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`storage root ${this.root} is not usable: cannot ${step}: ${reason}`, { cause: error });
+    }
+  }
+
   /** Remove temp files left behind by a crash (old enough that no live write owns them). */
   async removeStaleTempFiles(): Promise<void> {
     const dir = this.fs.join(this.root, TEMP_DIR);

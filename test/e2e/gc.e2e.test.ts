@@ -11,7 +11,7 @@ import { containersEnv, type ContainersEnv } from './lib/containers-env.ts';
 import { run } from './lib/exec.ts';
 import { expectSameImage, layoutBlob } from './lib/layout-compare.ts';
 import { OciLayout } from './lib/oci-layout.ts';
-import { peakRssKiB, startDaemon } from './lib/proc.ts';
+import { peakRssKiB, startDaemon } from '../lib/daemon.ts';
 import { uniqueRepo } from './lib/registry-api.ts';
 import { useRegistry } from './lib/suite.ts';
 import { tempDir } from './lib/tmp.ts';

@@ -5,8 +5,7 @@
 import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopChild } from '../targets/child-process.ts';
-import { denoAvailable } from '../targets/deno.ts';
+import { denoBinary } from '../lib/berth-command.ts';
 import { startProcessServer, type ProcessServer } from '../ops/process-server.ts';
 import { assertClients, hasClients, skipWithout, timed } from './lib/clients.ts';
 import { containersEnv } from './lib/containers-env.ts';
@@ -48,11 +47,11 @@ describe.skipIf(skipWithout('openssl'))('TLS', () => {
     copyFileSync(ca.cert, join(certDir, 'ca.crt')); // what --cert-dir reads
   }, 60_000);
 
-  for (const kind of ['node', ...(denoAvailable() ? ['deno'] : [])] as Array<'node' | 'deno'>) {
+  for (const kind of ['node', ...(denoBinary() !== null ? ['deno'] : [])] as Array<'node' | 'deno'>) {
     describe.skipIf(skipWithout('skopeo'))(`skopeo over HTTPS [${kind}]`, () => {
       let tls: TlsServer;
       beforeAll(async () => { tls = await startTlsServer(kind, tempDir(`tls-${kind}`), certs.a); }, 120_000);
-      afterAll(async () => { await stopChild(tls?.server.child); });
+      afterAll(async () => { await tls?.server.stop(); });
 
       it('skopeo copy in and out with --cert-dir holding only the test CA; list-tags', async () => {
         assertClients('skopeo');
@@ -98,7 +97,7 @@ describe.skipIf(skipWithout('openssl'))('TLS', () => {
   describe.skipIf(skipWithout('podman', 'skopeo'))('podman over HTTPS [node]', () => {
     let tls: TlsServer;
     beforeAll(async () => { tls = await startTlsServer('node', tempDir('tls-podman'), certs.a); }, 120_000);
-    afterAll(async () => { await stopChild(tls?.server.child); });
+    afterAll(async () => { await tls?.server.stop(); });
 
     it('podman pull and push with --cert-dir holding only the test CA', async () => {
       assertClients('podman', 'skopeo');
@@ -122,7 +121,7 @@ describe.skipIf(skipWithout('openssl'))('TLS', () => {
       tls = await startTlsServer('node', tempDir('tls-docker'), certs.a);
       d = await startDockerd('dockerd-tls');
     }, 120_000);
-    afterAll(async () => { await d?.stop(); await stopChild(tls?.server.child); }, 60_000);
+    afterAll(async () => { await d?.stop(); await tls?.server.stop(); }, 60_000);
 
     // dockerd treats 127.0.0.0/8 as an insecure registry by default and then skips
     // certificate checks, so this proves docker speaks HTTPS to Berth (the server has no

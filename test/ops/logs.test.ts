@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopChild } from "../targets/child-process.ts";
 import { startProcessServer, until, type ProcessServer } from "./process-server.ts";
 import { targetKinds } from "../targets/index.ts";
 
@@ -61,7 +60,7 @@ for (const kind of targetKinds().filter((k) => k === "node" || k === "deno")) {
         expect(wrong.status).toBe(401);
         const uploadPath = await disconnectMidPatch(server.url);
         await until(() => server.output().some((line) => line.includes(uploadPath) && line.includes('"PATCH"')));
-        await stopChild(server.child);
+        await server.stop();
 
         const lines = server.output();
         const records = lines.map((line) => {
@@ -93,7 +92,7 @@ for (const kind of targetKinds().filter((k) => k === "node" || k === "deno")) {
         expect(all).not.toMatch(/\n\s+at /); // no stack trace
         for (const secret of [PASSWORD, TOKEN, BASIC.slice(6), Buffer.from(`alice:${TOKEN}`).toString("base64")]) expect(all).not.toContain(secret);
       } finally {
-        await stopChild(server.child);
+        await server.stop();
       }
     }, 90_000);
 
@@ -108,7 +107,7 @@ for (const kind of targetKinds().filter((k) => k === "node" || k === "deno")) {
         expect(line).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z 127\\.0\\.0\\.1 alice "GET /v2/" 200 0 \\d+ [\\d.]+ms "text-test/2" id=${id}$`));
         expect(server.output().join("\n")).not.toContain(PASSWORD);
       } finally {
-        await stopChild(server.child);
+        await server.stop();
       }
     }, 90_000);
   });

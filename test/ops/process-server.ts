@@ -1,40 +1,35 @@
 /** `berth serve` on Node or Deno as a child process with extra flags, its whole output kept. */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { denoBinary, denoServeArgs, REPO_ROOT } from "../targets/deno.ts";
-import { waitForLine } from "../targets/child-process.ts";
+import { berthServeCommand, REPO_ROOT } from "../lib/berth-command.ts";
+import { startDaemon } from "../lib/daemon.ts";
 
 export interface ProcessServer {
   url: string;
   child: ChildProcess;
   /** Every line written to stdout and stderr so far. */
   output: () => string[];
+  /** SIGTERM by pid; resolves once the process has exited. */
+  stop: () => Promise<void>;
 }
 
 export async function startProcessServer(kind: "node" | "deno", workDir: string, extra: string[], options: { htpasswdFile?: string; readable?: string[]; denoFlags?: string[] } = {}): Promise<ProcessServer> {
   const root = join(workDir, "root");
   await mkdir(root, { recursive: true });
-  const { htpasswdFile } = options;
-  const args = kind === "deno"
-    ? withDenoReads(denoServeArgs({ root, htpasswdFile }), options.readable ?? []).flatMap((arg, i) => (i === 0 ? [arg, ...(options.denoFlags ?? [])] : [arg]))
-    : [join(REPO_ROOT, "bin/berth.mjs"), "serve", "--root", root, "--port", "0", ...(htpasswdFile ? ["--htpasswd", htpasswdFile] : [])];
-  const bin = kind === "deno" ? denoBinary()! : process.execPath;
-  const child = spawn(bin, [...args, ...extra], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
-  let text = "";
-  child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  const url = await waitForLine(child, /listening on (https?:\/\/127\.0\.0\.1:\d+)/, `${kind} server`, 60_000);
-  return { url, child, output: () => text.split("\n").filter((line) => line !== "") };
-}
-
-/** Deno: add files (config, certificates) to --allow-read, and let it fetch webhook receivers. */
-function withDenoReads(args: string[], readable: string[]): string[] {
-  return args.map((arg) => {
-    if (arg.startsWith("--allow-read=")) return readable.length ? `${arg},${readable.join(",")}` : arg;
-    if (arg.startsWith("--allow-net=")) return "--allow-net=127.0.0.1";
-    return arg;
-  });
+  const { cmd, args, env } = berthServeCommand(kind, { root, htpasswdFile: options.htpasswdFile, extraArgs: extra, readable: options.readable });
+  // Deno: let it fetch webhook receivers on 127.0.0.1, and take extra runtime flags (--unstable-net).
+  const argv = kind === "deno"
+    ? args.flatMap((arg, i) => (arg.startsWith("--allow-net=") ? ["--allow-net=127.0.0.1"] : i === 0 ? [arg, ...(options.denoFlags ?? [])] : [arg]))
+    : args;
+  const daemon = startDaemon(cmd, argv, { env, cwd: REPO_ROOT });
+  try {
+    const match = await daemon.waitForLine(/listening on (https?:\/\/127\.0\.0\.1:\d+)/, 60_000);
+    return { url: match[1]!, child: daemon.child, output: () => daemon.logs.filter((line) => line !== ""), stop: () => daemon.stop() };
+  } catch (error) {
+    await daemon.stop();
+    throw error;
+  }
 }
 
 export const until = async (check: () => boolean, ms = 5000): Promise<void> => {

@@ -9,7 +9,6 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopChild } from "../targets/child-process.ts";
 import { targetKinds, type Target } from "../targets/index.ts";
 import { startWorker } from "../workers/bundle.ts";
 import { MT, pushImage, uniqueName } from "../http/helpers.ts";
@@ -29,7 +28,7 @@ async function startConfigured(kind: string, workDir: string, yaml: string): Pro
   await mkdir(workDir, { recursive: true });
   await writeFile(config, yaml);
   const server = await startProcessServer(kind as "node" | "deno", workDir, ["--config", config], { readable: [config] });
-  return { name: kind, baseUrl: server.url, fetch: (path, init) => fetch(server.url + path, { redirect: "manual", ...init }), close: () => stopChild(server.child), lifecycle: noLifecycle, output: server.output };
+  return { name: kind, baseUrl: server.url, fetch: (path, init) => fetch(server.url + path, { redirect: "manual", ...init }), close: () => server.stop(), lifecycle: noLifecycle, output: server.output };
 }
 
 const events = (receiver: Receiver) => receiver.accepted().map((d) => JSON.parse(d.body) as { events: Array<Record<string, any>> });

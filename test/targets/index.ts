@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe } from "vitest";
 import type { AuthOptions, RegistryHooks } from "../../src/options.ts";
-import { denoAvailable } from "./deno.ts";
+import { denoBinary } from "../lib/berth-command.ts";
 
 export interface TargetOptions {
   auth?: AuthOptions;
@@ -55,6 +55,21 @@ export interface Target {
   hangUp?(): Promise<void>;
 }
 
+/** A Target for a registry listening at `baseUrl`, spoken to with real fetch over a socket. */
+export function socketTarget(name: string, baseUrl: string, close: () => Promise<void> = async () => {}, rootDir?: string): Target {
+  return {
+    name,
+    baseUrl,
+    rootDir,
+    async fetch(path, init = {}) {
+      const streaming = init.body instanceof ReadableStream;
+      return fetch(baseUrl + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
+    },
+    close,
+    lifecycle: () => Promise.reject(new Error(`${name} target: no lifecycle command`)),
+  };
+}
+
 /** What a target kind can be configured with; suites skip tests whose needs a kind lacks. */
 export interface Capabilities {
   /** auth.htpasswd, auth.policy, auth.anonymousPull, auth.token. */
@@ -67,7 +82,7 @@ export interface Capabilities {
   customAuthorizer: boolean;
   /** hooks (functions: only in-process). */
   hooks: boolean;
-  /** uploadExpiryMs and maxManifestBytes. */
+  /** uploadExpiryMs and maxManifestBytes (the CLI's --upload-expiry and --max-manifest-size). */
   limits: boolean;
   /** A request may claim a Content-Length the body does not have (only without a socket). */
   forgedContentLength: boolean;
@@ -111,30 +126,30 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       authReload: true,
       customAuthorizer: false,
       hooks: false,
-      limits: false,
+      limits: true,
       forgedContentLength: false,
       socket: true,
       lifecycleCli: true,
       uiOptions: true,
     },
-    create: async (options) => (await import("./node.ts")).createNodeTarget(options),
+    create: async (options) => (await import("./cli.ts")).createCliTarget("node", options),
   },
   // runtimes/deno/main.ts under `deno run` with least-privilege permissions; default when deno is installed.
   deno: {
-    default: denoAvailable(),
+    default: denoBinary() !== null,
     capabilities: {
       htpasswd: true,
       authOptions: true,
       authReload: true,
       customAuthorizer: false,
       hooks: false,
-      limits: false,
+      limits: true,
       forgedContentLength: false,
       socket: true,
       lifecycleCli: true,
-      uiOptions: false,
+      uiOptions: true,
     },
-    create: async (options) => (await import("./deno.ts")).createDenoTarget(options),
+    create: async (options) => (await import("./cli.ts")).createCliTarget("deno", options),
   },
   // runtimes/cloudflare in real workerd (Miniflare) with a local R2 bucket; config through vars.
   worker: {

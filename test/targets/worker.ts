@@ -5,7 +5,7 @@
 import { formatGcReport, type GcReport } from "../../src/index.ts";
 import { startWorker } from "../workers/bundle.ts";
 import { authVars } from "./auth-args.ts";
-import type { Target, TargetOptions } from "./index.ts";
+import { socketTarget, type Target, type TargetOptions } from "./index.ts";
 
 export async function createWorkerTarget(options: TargetOptions): Promise<Target> {
   const { auth, lifecycle } = options;
@@ -23,12 +23,7 @@ export async function createWorkerTarget(options: TargetOptions): Promise<Target
   const bindings = Object.fromEntries(Object.entries(vars).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const worker = await startWorker("runtimes/cloudflare/worker.ts", bindings);
   return {
-    name: "worker",
-    baseUrl: worker.url,
-    async fetch(path, init = {}) {
-      const streaming = init.body instanceof ReadableStream;
-      return fetch(worker.url + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
-    },
+    ...socketTarget("worker", worker.url, () => worker.close()),
     // Cron events, as Cloudflare sends them, until the stored state says a collection begun now has finished.
     async lifecycle(command, flags = []) {
       if (command !== "gc" || flags.length) throw new Error("worker target: only `gc` (the Cron handler), with the target's options");
@@ -43,6 +38,5 @@ export async function createWorkerTarget(options: TargetOptions): Promise<Target
       }
       throw new Error("worker target: garbage collection did not finish in 1000 slices");
     },
-    close: () => worker.close(),
   };
 }
