@@ -16,6 +16,11 @@ export type { Config } from "./config/schema.ts";
 export { ConfigError, type FileRef } from "./config/values.ts";
 export { registryOptionsFrom, type RuntimeParts } from "./config/registry-options.ts";
 export { VERSION } from "./version.ts";
+export { loggerFrom } from "./config/registry-options.ts";
+export { createLogger, formatAccessLine, type Logger, type LogFormat, type LogLevel, type LogFields, type AccessEntry } from "./ops/log.ts";
+export type { ExchangeInfo, ExchangeOutcome } from "./ops/exchange.ts";
+export type { OpsOptions } from "./ops/ops.ts";
+export type { WebhookEndpoint, WebhookAction, WebhookEvent } from "./ops/webhooks.ts";
 export {
   collectGarbage, collectGarbageSlice, startGcSchedule, measureUsage, formatGcReport, formatUsage, formatBytes, gcOptionsFrom, runLifecycleCommand,
   type GcOptions, type GcReport, type GcSchedule, type UsageReport, type RetentionRule,

@@ -15,6 +15,7 @@
  *   blobs/<alg>/<hex[0..2]>/<hex>/touched                  last time a client was told the blob exists
  *   gc/sweeping/<key, "/" as "+">                          garbage collection is about to delete <key>
  *   gc/state.json                                          a collection in progress (Workers slices)
+ *   health/<uuid>                                          a readiness probe's write, deleted at once
  *
  * Name components never start with "_", so no key is a directory of another's leaf.
  */
@@ -74,3 +75,6 @@ export const UPLOADS_PREFIX = "uploads/";
 export const uploadPrefix = (id: string) => `${UPLOADS_PREFIX}${id}/`;
 export const uploadStateKey = (id: string) => `${uploadPrefix(id)}state.json`;
 export const uploadPartKey = (id: string, seq: number) => `${uploadPrefix(id)}part-${String(seq).padStart(8, "0")}`;
+
+/** A readiness probe's object (src/ops/health.ts); `id` is a random UUID of the probe's own making. */
+export const healthProbeKey = (id: string) => `health/${id}`;

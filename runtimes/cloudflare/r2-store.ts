@@ -26,6 +26,7 @@ export interface R2StoreOptions {
  * streams the sources into one new object of their summed length.
  */
 export class R2Store implements BlobStore {
+  readonly driver: string = "r2";
   private readonly partSize: number;
   private readonly maxSinglePut: number;
 

@@ -8,6 +8,7 @@
 import { parsePolicy } from "../auth/policy.ts";
 import { checkRetention } from "../lifecycle/retention.ts";
 import { checkUpstreams } from "../proxy/upstreams.ts";
+import { checkLogFormat, checkLogLevel, checkWebhookEndpoints, checkWebhookUrls } from "./ops-checks.ts";
 import { ConfigError, type ValueKind } from "./values.ts";
 
 export type Command = "serve" | "gc" | "du";
@@ -53,6 +54,24 @@ export const OPTIONS: OptionSpec[] = [
   { key: "server.port", kind: "port", flag: "port", env: "BERTH_PORT", default: 5000, arg: "N", help: "listen port, 0 for any free one" },
   { key: "server.accessLog", kind: "boolean", flag: "access-log", env: "BERTH_ACCESS_LOG", default: true, help: "one log line per request (--no-access-log or --quiet to turn off)" },
   { key: "server.accessLog", kind: "boolean", flag: "quiet", invert: true, flagOnly: true, help: "same as --no-access-log" },
+  { key: "server.tlsCert", kind: "string", flag: "tls-cert", env: "BERTH_TLS_CERT", arg: "FILE", help: "serve HTTPS with this PEM certificate (a chain is fine); re-read when it changes (Deno: with --unstable-net)" },
+  { key: "server.tlsKey", kind: "string", flag: "tls-key", env: "BERTH_TLS_KEY", arg: "FILE", help: "the PEM private key of --tls-cert" },
+  { key: "server.trustProxy", kind: "boolean", flag: "trust-proxy", env: "BERTH_TRUST_PROXY", default: false, help: "take the client address from X-Forwarded-For (only behind a proxy that sets it)" },
+  // logs, health, metrics
+  { key: "log.format", kind: "string", flag: "log-format", env: "BERTH_LOG_FORMAT", default: "text", arg: "text|json", check: checkLogFormat, help: "log lines as text or as one JSON object each" },
+  { key: "log.level", kind: "string", flag: "log-level", env: "BERTH_LOG_LEVEL", default: "info", arg: "LEVEL", check: checkLogLevel, help: "least important level logged: debug, info, warn, error" },
+  { key: "health.timeout", kind: "duration", flag: "readiness-timeout", env: "BERTH_READINESS_TIMEOUT", default: 5000, arg: "TIME", help: "how long GET /readyz waits for the store's write, read and delete" },
+  { key: "metrics.enabled", kind: "boolean", flag: "metrics", env: "BERTH_METRICS", default: true, help: "serve GET /metrics (Prometheus text; --no-metrics to turn off)" },
+  { key: "metrics.token", kind: "string", env: "BERTH_METRICS_TOKEN", help: "GET /metrics asks for Authorization: Bearer <token> (else: any authenticated caller)" },
+  // webhooks
+  { key: "webhooks.urls", kind: "list", flag: "webhook", repeatable: true, env: "BERTH_WEBHOOKS", default: [], arg: "URL", check: checkWebhookUrls, help: "POST push and delete events to URL (repeatable; more settings in the file's webhooks.endpoints)" },
+  { key: "webhooks.endpoints", kind: "object", default: [], check: checkWebhookEndpoints, help: "file only: endpoints with url, headers, events, secret, timeout, attempts, backoff" },
+  { key: "webhooks.pulls", kind: "boolean", flag: "webhook-pulls", env: "BERTH_WEBHOOK_PULLS", default: false, help: "also send pull events to --webhook URLs" },
+  { key: "webhooks.secret", kind: "string", env: "BERTH_WEBHOOK_SECRET", help: "HMAC-SHA256 key signing --webhook deliveries (X-Berth-Signature)" },
+  { key: "webhooks.attempts", kind: "positive", env: "BERTH_WEBHOOK_ATTEMPTS", default: 5, help: "deliveries tried per event" },
+  { key: "webhooks.backoff", kind: "duration", env: "BERTH_WEBHOOK_BACKOFF", default: 1000, help: "wait before the first retry, doubled for each next one (at most 60s)" },
+  { key: "webhooks.timeout", kind: "duration", env: "BERTH_WEBHOOK_TIMEOUT", default: 5000, help: "per delivery attempt" },
+  { key: "webhooks.queueSize", kind: "positive", env: "BERTH_WEBHOOK_QUEUE", default: 1000, help: "events waiting per endpoint at most; more are dropped with a warning" },
   // uploads and manifests
   { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", commands: ["serve", "gc"], help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
   { key: "manifests.maxBytes", kind: "bytes", flag: "max-manifest-size", env: "BERTH_MAX_MANIFEST_BYTES", default: 4 * 1024 * 1024, arg: "SIZE", help: "largest accepted manifest (e.g. 4MiB)" },

@@ -67,6 +67,9 @@ export interface ListResult {
 }
 
 export interface BlobStore {
+  /** A short name for metrics (`registry_storage_action_seconds{driver}`): filesystem, r2, s3, inmemory. */
+  readonly driver?: string;
+
   /** Size and last write time of the object at `key`, or null when it does not exist. */
   head(key: string): Promise<ObjectStat | null>;
 

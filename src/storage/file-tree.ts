@@ -75,6 +75,7 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
  * object, and concurrent writers of the same key simply replace each other.
  */
 export class FileTreeStore implements BlobStore {
+  readonly driver: string = "filesystem";
   constructor(
     readonly root: string,
     private readonly fs: FileSystem,

@@ -11,6 +11,8 @@ export async function createWorkerTarget(options: TargetOptions): Promise<Target
   const { auth, lifecycle } = options;
   const vars: Record<string, string | undefined> = {
     ...authVars(auth),
+    // workerd prints console output into the test run; the access line is tested on Node and Deno.
+    BERTH_ACCESS_LOG: process.env.BERTH_TARGET_LOGS ? undefined : "false",
     BERTH_UPLOAD_EXPIRY: options.uploadExpiryMs === undefined ? undefined : String(options.uploadExpiryMs / 1000),
     BERTH_MAX_MANIFEST_BYTES: options.maxManifestBytes === undefined ? undefined : String(options.maxManifestBytes),
     BERTH_GC_GRACE: lifecycle?.grace,
