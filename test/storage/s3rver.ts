@@ -1,0 +1,37 @@
+/**
+ * A real S3-compatible server for tests: the npm package s3rver in a child process on
+ * 127.0.0.1 with a free port and its data in a temp folder, stopped by its pid. Its
+ * credentials are fixed (S3RVER/S3RVER). It does not implement UploadPartCopy (the store
+ * then streams concat) and ignores If-None-Match.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stopAndClean, waitForLine } from "../targets/child-process.ts";
+
+const BIN = fileURLToPath(new URL("../../node_modules/s3rver/bin/s3rver.js", import.meta.url));
+
+export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+export interface RunningS3rver {
+  endpoint: string;
+  /** Buckets made at startup. */
+  buckets: string[];
+  close(): Promise<void>;
+}
+
+export async function startS3rver(buckets: string[] = ["berth-test"]): Promise<RunningS3rver> {
+  const dir = await mkdtemp(join(tmpdir(), "berth-s3rver-"));
+  const args = [BIN, "-d", join(dir, "data"), "-a", "127.0.0.1", "-p", "0", "--silent", "--no-vhost-buckets"];
+  for (const bucket of buckets) args.push("--configure-bucket", bucket);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    const port = await waitForLine(child, /S3rver listening on [\d.]+:(\d+)/, "s3rver", 30_000);
+    return { endpoint: `http://127.0.0.1:${port}`, buckets, close: () => stopAndClean(child, dir) };
+  } catch (error) {
+    await stopAndClean(child, dir);
+    throw error;
+  }
+}
