@@ -1,4 +1,4 @@
-import { ConfigError, registryOptionsFrom, resolveConfig, type RegistryOptions } from "../../src/index.ts";
+import { ConfigError, createStoreFromConfig, registryOptionsFrom, resolveConfig, type RegistryOptions } from "../../src/index.ts";
 import { R2Store } from "./r2-store.ts";
 
 /**
@@ -15,8 +15,9 @@ export interface Env {
 export async function registryOptionsOf(env: Env, waitUntil: RegistryOptions["waitUntil"]): Promise<RegistryOptions> {
   const vars = env as unknown as Record<string, string | undefined>;
   const file = vars.BERTH_CONFIG?.trim() ? { text: vars.BERTH_CONFIG, name: "BERTH_CONFIG" } : undefined;
+  // AWS_* secrets are read too: an S3 bucket (storage.s3.bucket) may replace the R2 binding.
   const config = resolveConfig({ env: (name) => (name === "BERTH_CONFIG" ? undefined : vars[name]), envHoldsContents: true, file });
   const noFiles = (path: string) => Promise.reject(new ConfigError(`${path}: Workers have no files; put the contents in a secret (e.g. BERTH_HTPASSWD)`));
-  const store = new R2Store(env.BUCKET, { partSize: config.storage.partSize });
+  const store = await createStoreFromConfig(config, () => new R2Store(env.BUCKET, { partSize: config.storage.partSize }));
   return registryOptionsFrom(config, { store, readText: noFiles, waitUntil });
 }

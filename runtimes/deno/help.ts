@@ -7,4 +7,5 @@ Berth, an OCI registry, on Deno.serve with storage in a local folder.
 
 Permissions: --allow-net for the listen address, --allow-read and --allow-write for
 --root (plus --allow-read for the htpasswd, policy and config files), and
---allow-env=BERTH_* (variables not granted count as unset).`;
+--allow-env=BERTH_* (variables not granted count as unset). With --s3-bucket: also
+--allow-net for the S3 endpoint and --allow-env=AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY.`;

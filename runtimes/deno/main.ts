@@ -1,6 +1,6 @@
 // Berth on Deno: `deno run <permissions> runtimes/deno/main.ts [serve] [options]` (or `deno task serve`).
 // Options come from the one table in src/config, read as on Node (runtimes/shared/cli-options.ts).
-import { VERSION, type Command, type Config } from "../../src/index.ts";
+import { describeStorage, VERSION, type Command, type Config } from "../../src/index.ts";
 import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
 import { USAGE } from "./help.ts";
 import { createDenoRegistry, serve } from "./server.ts";
@@ -12,13 +12,13 @@ const env = (name: string) =>
 async function run(command: Command, config: Config): Promise<void> {
   if (command !== "serve") throw new Error(`berth ${command} is not built yet`);
   const root = config.storage.root;
-  if (Deno.permissions.querySync({ name: "write", path: root }).state !== "granted") {
+  if (!config.storage.s3.bucket && Deno.permissions.querySync({ name: "write", path: root }).state !== "granted") {
     console.error(`berth: no --allow-write for ${root}: pulls work, pushes will fail`);
   }
   const registry = await createDenoRegistry(config);
   const { host, port, accessLog } = config.server;
   const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
-  console.log(`berth listening on ${running.url} (storage ${root})`);
+  console.log(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
 
   const stop = async (signal: Deno.Signal) => {
     console.log(`berth: ${signal}, finishing in-flight requests`);

@@ -1,4 +1,4 @@
-import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
+import { createRegistry, createStoreFromConfig, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createDenoHasher } from "./hasher.ts";
 
@@ -27,10 +27,13 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** The registry a configuration describes, on Deno: storage through Deno.open, node:crypto hashing. */
+/** The registry a configuration describes, on Deno: storage through Deno.open (or S3), node:crypto hashing. */
 export async function createDenoRegistry(config: Config): Promise<Registry> {
-  const store = new DenoStore(config.storage.root);
-  await store.removeStaleTempFiles();
+  const store = await createStoreFromConfig(config, async () => {
+    const fs = new DenoStore(config.storage.root);
+    await fs.removeStaleTempFiles();
+    return fs;
+  });
   return createRegistry(await registryOptionsFrom(config, { store, hasher: createDenoHasher, readText: (path) => Deno.readTextFile(path) }));
 }
 

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { VERSION, type Command, type Config } from "../../src/index.ts";
+import { describeStorage, VERSION, type Command, type Config } from "../../src/index.ts";
 import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
 import { createNodeRegistry, serve } from "./server.ts";
 
@@ -25,7 +25,7 @@ async function run(command: Command, config: Config): Promise<void> {
   const registry = await createNodeRegistry(config);
   const { host, port, accessLog } = config.server;
   const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
-  console.log(`berth listening on ${running.url} (storage ${config.storage.root})`);
+  console.log(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
 
   const stop = async (signal: string) => {
     console.log(`berth: ${signal}, finishing in-flight requests`);

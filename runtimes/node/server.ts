@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRegistry, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
+import { createRegistry, createStoreFromConfig, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeHasher } from "./hasher.ts";
 import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
@@ -24,10 +24,13 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** The registry a configuration describes, on Node: filesystem storage, native hashing. */
+/** The registry a configuration describes, on Node: filesystem (or S3) storage, native hashing. */
 export async function createNodeRegistry(config: Config): Promise<Registry> {
-  const store = new FsStore(config.storage.root);
-  await store.removeStaleTempFiles();
+  const store = await createStoreFromConfig(config, async () => {
+    const fs = new FsStore(config.storage.root);
+    await fs.removeStaleTempFiles();
+    return fs;
+  });
   return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeHasher, readText: (path) => readFile(path, "utf8") }));
 }
 

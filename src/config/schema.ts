@@ -7,7 +7,20 @@ import type { FileRef } from "./values.ts";
 export interface Config {
   /** The configuration file this was read from, if any. */
   config?: FileRef;
-  storage: { root: string; /** bytes */ partSize: number };
+  storage: {
+    root: string;
+    /** bytes */
+    partSize: number;
+    s3: {
+      bucket?: string;
+      endpoint?: string;
+      region: string;
+      prefix: string;
+      redirect: boolean;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+    };
+  };
   server: { host: string; port: number; accessLog: boolean };
   uploads: { /** ms */ expiry: number };
   manifests: { maxBytes: number };

@@ -1,8 +1,8 @@
 // GET /v2/_catalog[?n=<n>&last=<last>] — repository names in lexical order (Docker API).
 import type { RegistryRouter } from "../routing.ts";
 import type { Context } from "../context.ts";
-import { CATALOG_PREFIX, nameFromCatalogKey } from "../paths.ts";
-import { listAll } from "../repository.ts";
+import { migrateCatalog } from "../catalog-migration.ts";
+import { CATALOG_PREFIX, catalogKey, nameFromCatalogKey } from "../paths.ts";
 import { queryInt, requireAccess } from "../routing.ts";
 import { paginatedJson } from "./pagination.ts";
 
@@ -10,10 +10,11 @@ export function registerCatalogRoutes(router: RegistryRouter, ctx: Context): voi
   router.get("/v2/_catalog", requireAccess(ctx, "catalog"), async (request) => {
     const url = new URL(request.url);
     const n = queryInt(url, "n");
-    const last = url.searchParams.get("last") ?? "";
-    // Keys do not sort like names ("a/_repo" vs "a-b/_repo"), so names are sorted here.
-    const names = (await listAll(ctx, CATALOG_PREFIX)).map(nameFromCatalogKey).sort().filter((name) => name > last);
-    const page = n === undefined ? names : names.slice(0, n);
-    return paginatedJson(url, { repositories: page }, page, n, page.length < names.length);
+    const last = url.searchParams.get("last") ?? undefined;
+    await migrateCatalog(ctx);
+    // Index keys sort as names do (src/paths.ts), so a page is one listing from `last`.
+    const listing = n === 0 ? { keys: [], truncated: false } : await ctx.store.list(CATALOG_PREFIX, { startAfter: last === undefined ? undefined : catalogKey(last), limit: n });
+    const page = listing.keys.map(nameFromCatalogKey).filter((name) => last === undefined || name > last);
+    return paginatedJson(url, { repositories: page }, page, n, listing.truncated);
   });
 }

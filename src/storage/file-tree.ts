@@ -64,6 +64,11 @@ export interface FileStat {
 const KEY = /^[A-Za-z0-9_][A-Za-z0-9._:+=-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._:+=-]*)*$/;
 const TEMP_DIR = ".tmp"; // cannot collide with a key: keys never start with "."
 const STALE_TEMP_MS = 60 * 60 * 1000;
+// Directory listings worth caching (big ones: a catalog, a repository's tags), how long a
+// directory must have been unchanged before its listing is trusted, and the cache's bound.
+const CACHE_MIN_ENTRIES = 256;
+const STILL_MS = 2_000;
+const CACHE_MAX_ENTRIES = 2_000_000;
 
 /**
  * A BlobStore on a filesystem: one file per key under `root`, the same layout on every
@@ -72,6 +77,10 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
  * object, and concurrent writers of the same key simply replace each other.
  */
 export class FileTreeStore implements BlobStore {
+  /** Sorted listings of big, still directories, by path (see sortedEntries); only saves readDirs. */
+  private readonly listings = new Map<string, { mtimeMs: number; entries: SortedEntry[] }>();
+  private cachedEntries = 0;
+
   constructor(
     readonly root: string,
     private readonly fs: FileSystem,
@@ -109,16 +118,17 @@ export class FileTreeStore implements BlobStore {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
-    // Walk only the deepest directory the prefix names, then filter by the rest of it.
-    const base = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
-    if (base !== "" && !KEY.test(base)) return { keys: [], truncated: false };
-    const keys: string[] = [];
-    await this.walk(base === "" ? [] : base.split("/"), keys);
+    // Walk the deepest directory the prefix names, in key order, skipping whole subtrees that
+    // end before startAfter and stopping one key past the page: a page costs a page.
+    const cut = prefix.lastIndexOf("/");
+    const base = cut < 0 ? [] : prefix.slice(0, cut).split("/");
+    if (base.length > 0 && !KEY.test(base.join("/"))) return { keys: [], truncated: false };
     const limit = options.limit ?? Infinity;
-    const matching = keys
-      .filter((key) => key.startsWith(prefix) && (options.startAfter === undefined || key > options.startAfter))
-      .sort();
-    return { keys: matching.slice(0, limit), truncated: matching.length > limit };
+    const keys: string[] = [];
+    const startAfter = options.startAfter !== undefined && options.startAfter >= prefix ? options.startAfter : undefined;
+    if (startAfter !== undefined && !startAfter.startsWith(prefix)) return { keys: [], truncated: false }; // past every key of the prefix
+    await this.walk(base, prefix.slice(cut + 1), startAfter, keys, limit + 1);
+    return { keys: keys.slice(0, limit), truncated: keys.length > limit };
   }
 
   /** Remove temp files left behind by a crash (old enough that no live write owns them). */
@@ -192,12 +202,81 @@ export class FileTreeStore implements BlobStore {
     };
   }
 
-  private async walk(dir: string[], into: string[]): Promise<void> {
-    for (const entry of await this.fs.readDir(this.fs.join(this.root, ...dir)).catch(this.ifMissing([]))) {
-      if (dir.length === 0 && entry.name === TEMP_DIR) continue;
-      const path = [...dir, entry.name];
-      if (entry.isDirectory) await this.walk(path, into);
-      else if (entry.isFile) into.push(path.join("/"));
+  /**
+   * Keys under `dir` whose next segment starts with `leaf` and that sort after `startAfter`,
+   * in key order, into `into` until it holds `want`. A directory `d` holds keys `d/...`, so
+   * it sorts as `d/` among its siblings.
+   */
+  private async walk(dir: string[], leaf: string, startAfter: string | undefined, into: string[], want: number): Promise<void> {
+    const here = dir.length === 0 ? "" : `${dir.join("/")}/`;
+    const entries = await this.sortedEntries(dir);
+    // Skip to the first entry whose keys can come after startAfter (binary search on sort keys).
+    let index = 0;
+    if (startAfter !== undefined && startAfter.startsWith(here)) {
+      const rest = startAfter.slice(here.length);
+      let low = 0;
+      let high = entries.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        const entry = entries[mid]!;
+        // Entirely at or before startAfter: a file not after it, a directory whose keys all sort before it.
+        const before = entry.sortKey <= rest && !(entry.isDirectory && rest.startsWith(entry.sortKey));
+        if (before) low = mid + 1;
+        else high = mid;
+      }
+      index = low;
+    }
+    for (; index < entries.length && into.length < want; index++) {
+      const entry = entries[index]!;
+      if (!entry.name.startsWith(leaf)) {
+        if (entry.sortKey > leaf) break; // past the names that start with leaf: they are contiguous
+        continue;
+      }
+      if (entry.isDirectory) await this.walk([...dir, entry.name], "", startAfter, into, want);
+      else if (startAfter === undefined || here + entry.name > startAfter) into.push(here + entry.name);
     }
   }
+
+  /**
+   * The entries of a directory sorted as their keys sort. Cached per directory while its
+   * mtime stays what it was, and only for a directory that had been still for a while when
+   * read: a change within the clock tick of the reading would not move the mtime (the
+   * racy-git rule). A cache miss costs a readDir, never a wrong answer.
+   */
+  private async sortedEntries(dir: string[]): Promise<SortedEntry[]> {
+    const path = this.fs.join(this.root, ...dir);
+    const before = Date.now();
+    const stat = await this.fs.stat(path).catch(this.ifMissing(null));
+    if (!stat) return [];
+    const cached = this.listings.get(path);
+    if (cached && stat.mtimeMs !== undefined && cached.mtimeMs === stat.mtimeMs) {
+      this.listings.delete(path); // refresh its place: the map is kept in least-recently-used order
+      this.listings.set(path, cached);
+      return cached.entries;
+    }
+    const entries = (await this.fs.readDir(path).catch(this.ifMissing([])))
+      .filter((entry) => (entry.isDirectory || entry.isFile) && !(dir.length === 0 && entry.name === TEMP_DIR))
+      .map((entry) => ({ name: entry.name, isDirectory: entry.isDirectory, sortKey: entry.isDirectory ? `${entry.name}/` : entry.name }))
+      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    if (stat.mtimeMs !== undefined && before - stat.mtimeMs > STILL_MS && entries.length >= CACHE_MIN_ENTRIES) this.remember(path, stat.mtimeMs, entries);
+    return entries;
+  }
+
+  private remember(path: string, mtimeMs: number, entries: SortedEntry[]): void {
+    this.listings.delete(path);
+    this.listings.set(path, { mtimeMs, entries });
+    this.cachedEntries += entries.length;
+    for (const [oldest, listing] of this.listings) {
+      if (this.cachedEntries <= CACHE_MAX_ENTRIES) break;
+      this.listings.delete(oldest);
+      this.cachedEntries -= listing.entries.length;
+    }
+  }
+}
+
+interface SortedEntry {
+  name: string;
+  isDirectory: boolean;
+  /** How the entry's keys sort among its siblings': a directory `d` as `d/`. */
+  sortKey: string;
 }
