@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopAndClean, waitForLine } from "../targets/child-process.ts";
 
-const BIN = fileURLToPath(new URL("../../node_modules/s3rver/bin/s3rver.js", import.meta.url));
+const BIN = fileURLToPath(new URL("./s3rver-main.cjs", import.meta.url));
 
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
@@ -24,9 +24,10 @@ export interface RunningS3rver {
 
 export async function startS3rver(buckets: string[] = ["berth-test"]): Promise<RunningS3rver> {
   const dir = await mkdtemp(join(tmpdir(), "berth-s3rver-"));
-  const args = [BIN, "-d", join(dir, "data"), "-a", "127.0.0.1", "-p", "0", "--silent", "--no-vhost-buckets"];
+  const args = [BIN, "-d", join(dir, "data"), "-a", "127.0.0.1", "-p", "0", "--no-vhost-buckets", ...(process.env.BERTH_S3RVER_LOGS ? [] : ["--silent"])];
   for (const bucket of buckets) args.push("--configure-bucket", bucket);
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  // s3rver makes continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider.
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   try {
     const port = await waitForLine(child, /S3rver listening on [\d.]+:(\d+)/, "s3rver", 30_000);
     return { endpoint: `http://127.0.0.1:${port}`, buckets, close: () => stopAndClean(child, dir) };
