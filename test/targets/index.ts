@@ -93,6 +93,20 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     },
     create: async (options) => (await import("./deno.ts")).createDenoTarget(options),
   },
+  // Two `berth serve` processes on one bucket of a real S3 server (s3rver); requests alternate between them.
+  s3: {
+    default: false,
+    capabilities: {
+      htpasswd: true,
+      authOptions: false,
+      customAuthorizer: false,
+      hooks: false,
+      limits: false,
+      forgedContentLength: false,
+      socket: true,
+    },
+    create: async (options) => (await import("./s3.ts")).createS3Target(options),
+  },
   // runtimes/cloudflare in real workerd (Miniflare) with a local R2 bucket; config through vars.
   worker: {
     default: true,
