@@ -12,6 +12,7 @@ import { launchNode } from './launchers/node.ts';
 import { launchDistribution } from './launchers/distribution.ts';
 import { launchDeno } from './launchers/deno.ts';
 import { launchWorker } from './launchers/worker.ts';
+import { launchS3 } from './launchers/s3.ts';
 import { peakRssKiB } from './lib/proc.ts';
 
 export interface ServerOptions {
@@ -44,6 +45,8 @@ export const launchers: Record<string, Launcher> = {
   distribution: launchDistribution,
   deno: launchDeno,
   worker: launchWorker,
+  // two Node processes on one s3rver bucket behind a proxy that alternates requests
+  s3: launchS3,
 };
 
 export function defaultRuntime(): string {
