@@ -16,7 +16,7 @@ import type { Target, TargetOptions } from "./index.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const DENO_CONFIG = join(REPO_ROOT, "runtimes/deno/deno.json");
-const MAIN = join(REPO_ROOT, "runtimes/deno/main.ts");
+export const MAIN = join(REPO_ROOT, "runtimes/deno/main.ts");
 const LISTENING = /berth listening on (http:\/\/[^\s]+)/;
 
 let resolvedBin: string | null | undefined;

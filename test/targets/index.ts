@@ -107,6 +107,20 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     },
     create: async (options) => (await import("./s3.ts")).createS3Target(options),
   },
+  // The same with the second process on Deno: Node and Deno sharing one bucket.
+  "s3-deno": {
+    default: false,
+    capabilities: {
+      htpasswd: true,
+      authOptions: false,
+      customAuthorizer: false,
+      hooks: false,
+      limits: false,
+      forgedContentLength: false,
+      socket: true,
+    },
+    create: async (options) => (await import("./s3.ts")).createS3Target(options, "deno"),
+  },
   // runtimes/cloudflare in real workerd (Miniflare) with a local R2 bucket; config through vars.
   worker: {
     default: true,

@@ -1,8 +1,8 @@
 /**
- * Many processes, one bucket: two `berth serve` processes (Node, and Deno as the second
- * when BERTH_S3_SECOND=deno) on one bucket of a real s3rver, as one registry. Requests
- * alternate between the two, so the POST, PATCHes and PUT of one upload land on different
- * processes, and what one process pushed is read through the other.
+ * Many processes, one bucket: two `berth serve` processes on one bucket of a real s3rver,
+ * as one registry: Node and Node (`s3`), or Node and Deno (`s3-deno`). Requests alternate
+ * between the two, so the POST, PATCHes and PUT of one upload land on different processes,
+ * and what one process pushed is read through the other.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { S3RVER_CREDENTIALS, startS3rver } from "../storage/s3rver.ts";
+import { DENO_CONFIG, denoBinary, MAIN } from "./deno.ts";
 import { stopAndClean, waitForLine } from "./child-process.ts";
 import type { Target, TargetOptions } from "./index.ts";
 
@@ -18,19 +19,29 @@ const BIN = join(REPO_ROOT, "bin/berth.mjs");
 const LISTENING = /berth listening on (http:\/\/[^\s]+)/;
 const BUCKET = "berth-target";
 
-/** Start `count` Node processes on one bucket of a fresh s3rver; `fetch` alternates between them. */
-export async function createS3Target(options: TargetOptions, count = 2): Promise<Target & { urls: string[] }> {
+/** Start two processes (the second Node or Deno) on one bucket of a fresh s3rver; `fetch` alternates between them. */
+export async function createS3Target(options: TargetOptions, second: "node" | "deno" = "node"): Promise<Target & { urls: string[] }> {
   const s3 = await startS3rver([BUCKET]);
   const workDir = await mkdtemp(join(tmpdir(), "berth-s3-target-"));
-  const args = [BIN, "serve", "--s3-bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--s3-prefix", "registry", "--host", "127.0.0.1", "--port", "0"];
+  const serve = ["serve", "--s3-bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--s3-prefix", "registry", "--host", "127.0.0.1", "--port", "0"];
+  const readable: string[] = [];
   if (options.auth?.htpasswd !== undefined) {
     const file = join(workDir, "htpasswd");
     await writeFile(file, options.auth.htpasswd);
-    args.push("--htpasswd", file);
+    serve.push("--htpasswd", file);
+    readable.push(file);
   }
-  if (options.auth?.anonymousPull) args.push("--anonymous-pull");
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey };
-  const children = Array.from({ length: count }, () => spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] }));
+  if (options.auth?.anonymousPull) serve.push("--anonymous-pull");
+  const env = { ...process.env, NO_COLOR: "1", AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey };
+  const spawnNode = () => spawn(process.execPath, [BIN, ...serve], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const spawnDeno = () => {
+    const bin = denoBinary();
+    if (!bin) throw new Error("s3-deno target: no deno executable");
+    // Least privilege: the listen address and the S3 endpoint, the two AWS variables, no files but htpasswd.
+    const permissions = [`--allow-net=127.0.0.1:0,${new URL(s3.endpoint).host}`, "--allow-env=BERTH_*,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY", ...(readable.length ? [`--allow-read=${readable.join(",")}`] : [])];
+    return spawn(bin, ["run", "--config", DENO_CONFIG, "--no-prompt", ...permissions, MAIN, ...serve], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  };
+  const children = [spawnNode(), second === "deno" ? spawnDeno() : spawnNode()];
   const close = async () => {
     await Promise.all(children.map((child) => stopAndClean(child, workDir)));
     await s3.close();
@@ -44,7 +55,7 @@ export async function createS3Target(options: TargetOptions, count = 2): Promise
   }
   let turn = 0;
   return {
-    name: "s3",
+    name: second === "deno" ? "s3-deno" : "s3",
     baseUrl: urls[0],
     urls,
     async fetch(path, init = {}) {
