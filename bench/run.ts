@@ -161,7 +161,12 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
     continue;
   }
   ctx.pushed.clear();
-  for (const w of active) for (const s of servers) await attempt(s.kind, w.id, run, () => w.run(s, ctx, run));
+  for (const w of active) {
+    for (const s of servers) {
+      const only = kinds.find((k) => k.name === s.kind)?.workloads;
+      if (!only || only.includes(w.id)) await attempt(s.kind, w.id, run, () => w.run(s, ctx, run));
+    }
+  }
   await stopAndWipe(servers);
 }
 

@@ -1,4 +1,5 @@
-import { createAccessCheck, type AccessCheck } from "./auth.ts";
+import type { Authorizer } from "./auth/authorizer.ts";
+import { createAuth, type TokenAuth } from "./auth/setup.ts";
 import { ByteCache } from "./byte-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
@@ -8,7 +9,11 @@ import type { BlobStore } from "./storage/blob-store.ts";
 export interface Context {
   store: BlobStore;
   hasher: HasherFactory;
-  checkAccess: AccessCheck;
+  authorizer: Authorizer;
+  /** The built-in token issuer (htpasswd auth), for the token endpoint. */
+  tokenAuth?: TokenAuth;
+  /** Re-read the users and the policy now (SIGHUP). */
+  reloadAuth(): Promise<void>;
   uploadExpiryMs: number;
   maxManifestBytes: number;
   /** Fire a hook without letting it fail or delay the request. */
@@ -33,10 +38,13 @@ export function createContext(options: RegistryOptions): Context {
         .then(work)
         .catch((error) => console.error("berth: background task failed", error)),
     );
+  const auth = createAuth(options.auth, options.store);
   return {
     store: options.store,
     hasher: options.hasher ?? createPortableHasher,
-    checkAccess: createAccessCheck(options.auth),
+    authorizer: auth.authorizer,
+    tokenAuth: auth.token,
+    reloadAuth: auth.reload,
     uploadExpiryMs: options.uploadExpiryMs ?? 24 * 60 * 60 * 1000,
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
     emit(hook, event) {

@@ -1,5 +1,5 @@
-import { Router } from "itty-router";
-import { createContext } from "./context.ts";
+import { Router, type IRequest, type RouteEntry } from "itty-router";
+import { createContext, type Context } from "./context.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
 import type { RegistryOptions } from "./options.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
@@ -8,17 +8,35 @@ import { registerCatalogRoutes } from "./routes/catalog.ts";
 import { registerManifestRoutes } from "./routes/manifests.ts";
 import { registerReferrerRoutes } from "./routes/referrers.ts";
 import { registerTagRoutes } from "./routes/tags.ts";
+import { registerTokenRoutes } from "./routes/token.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
-import { unsupported, type RegistryRouter } from "./routing.ts";
+import { accessOf, compileRows, matchRow, RouteTable, type CompiledRow } from "./routing.ts";
 
 export interface Registry {
   fetch(request: Request): Promise<Response>;
+  /** Re-read what may have changed (the htpasswd file, the policy) now; runtimes call it on SIGHUP. */
+  reload(): Promise<void>;
 }
 
 /** The whole registry as one portable `fetch` handler. */
 export function createRegistry(options: RegistryOptions): Registry {
   const ctx = createContext(options);
-  const router: RegistryRouter = Router({
+  const table = new RouteTable();
+  registerBaseRoutes(table, ctx);
+  registerCatalogRoutes(table, ctx);
+  // Uploads before blobs: "/blobs/uploads/" would otherwise read as a blob digest.
+  registerUploadRoutes(table, ctx);
+  registerBlobRoutes(table, ctx);
+  registerManifestRoutes(table, ctx);
+  registerTagRoutes(table, ctx);
+  registerReferrerRoutes(table, ctx);
+  registerTokenRoutes(table, ctx);
+
+  const rows = compileRows(table.rows, (row) => row.handler);
+  const notFound: RouteEntry = ["ALL", /^/, [noSuchEndpoint], "*"] as unknown as RouteEntry;
+  const router = Router({
+    routes: [...rows.map((compiled) => compiled.entry), notFound],
+    before: [(request: IRequest) => authorizeRequest(ctx, rows, request)],
     catch: (error, request) => errorResponse(error, request.method),
     finally: [
       (response: Response | undefined) => {
@@ -27,20 +45,22 @@ export function createRegistry(options: RegistryOptions): Registry {
       },
     ],
   });
-  registerBaseRoutes(router, ctx);
-  registerCatalogRoutes(router, ctx);
-  // Uploads before blobs: "/blobs/uploads/" would otherwise read as a blob digest.
-  registerUploadRoutes(router, ctx);
-  registerBlobRoutes(router, ctx);
-  registerManifestRoutes(router, ctx);
-  registerTagRoutes(router, ctx);
-  registerReferrerRoutes(router, ctx);
-  // Known resources with a method they do not support: 405; anything else: 404.
-  for (const path of ["/v2/", "/v2/_catalog", "/v2/:name+/blobs/uploads/*", "/v2/:name+/blobs/:digest", "/v2/:name+/manifests/:ref", "/v2/:name+/tags/list", "/v2/:name+/referrers/:digest"]) {
-    router.all(path, unsupported);
-  }
-  router.all("*", () => {
-    throw new RegistryError("UNSUPPORTED", null, { status: 404, message: "no such endpoint" });
-  });
-  return { fetch: (request) => router.fetch(request) as Promise<Response> };
+  return { fetch: (request) => router.fetch(request) as Promise<Response>, reload: () => ctx.reloadAuth() };
+}
+
+/**
+ * The before stage: find the request's row, answer 405 for a known path with another
+ * method, and authorize once with the access the row needs (the Grant rides on the request).
+ */
+async function authorizeRequest(ctx: Context, rows: CompiledRow[], request: IRequest): Promise<undefined> {
+  const match = matchRow(rows, request.method, new URL(request.url).pathname);
+  if (!match) return undefined; // no such endpoint: the fallback answers 404
+  request.params = match.params;
+  const access = accessOf(match.row, request);
+  if (access !== "none") request.grant = await ctx.authorizer.authorize(request as unknown as Request, access);
+  return undefined;
+}
+
+function noSuchEndpoint(): never {
+  throw new RegistryError("UNSUPPORTED", null, { status: 404, message: "no such endpoint" });
 }

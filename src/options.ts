@@ -17,16 +17,39 @@ export interface AccessRequest {
 export type Authorizer = (request: Request, access: AccessRequest) => boolean | Promise<boolean>;
 
 export interface AuthOptions {
-  /** htpasswd file contents (bcrypt entries, as `htpasswd -B` writes). */
+  /** htpasswd file contents (bcrypt entries, as `htpasswd -B` writes). Turns on tokens and the policy. */
   htpasswd?: string;
-  /** Users who may pull but never push or delete. */
+  /** The access policy: YAML/JSON text or its parsed `{groups, rules}`. Default: every user may do everything. */
+  policy?: string | object;
+  /** Without a policy: users who may pull but never push or delete. */
   readOnlyUsers?: string[];
-  /** Allow pulls (and `/v2/_catalog`) without credentials; pushes still need a user. */
+  /** Without a policy: anyone may pull (and list the catalog); pushes still need a user. */
   anonymousPull?: boolean;
-  /** Realm shown in the Basic challenge. Default "Berth". */
+  /** Token issuer settings. */
+  token?: TokenOptions;
+  /** Re-readers of sources that may change (files): checked at most every `intervalMs` (default 3 s). */
+  reload?: { htpasswd?: () => Promise<string>; policy?: () => Promise<string>; intervalMs?: number };
+  /** Realm shown in the Basic challenge of a custom authorizer. Default "Berth". */
   realm?: string;
   /** A custom authorizer for embedding apps; replaces htpasswd checks when given. */
   authorize?: Authorizer;
+}
+
+export interface TokenOptions {
+  /** `iss` of issued tokens. Default "berth". */
+  issuer?: string;
+  /** `service` of challenges and `aud` of tokens. Default "berth". */
+  service?: string;
+  /** Access token lifetime; default 5 minutes, never under 60 s. */
+  lifetimeMs?: number;
+  /** Refresh token lifetime (docker login keeps one instead of the password); default 30 days. */
+  refreshLifetimeMs?: number;
+  /** The token endpoint's URL in challenges; default `<request origin>/auth/token` (set it behind a proxy). */
+  realm?: string;
+  /** ES256 private key, PEM PKCS#8 or JWK; default: generated once and kept in the store. */
+  signingKey?: string;
+  /** Token servers whose tokens are accepted too: issuer, the `aud` they use (default: service), public keys (PEM, JWK or JWKS). */
+  trust?: { issuer: string; service?: string; keys: string }[];
 }
 
 export interface ManifestEvent {

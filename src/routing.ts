@@ -1,10 +1,136 @@
-/** Small pieces every route file shares: typed params, access checks, common headers. */
-import type { IRequest, RouterType } from "itty-router";
-import type { Context } from "./context.ts";
+/**
+ * The one route table, and the small pieces every route file shares. A route file adds rows
+ * (method, pattern, handler, and the access it needs when that is not derived from the
+ * method); handler.ts compiles the rows once into itty-router routes, authorizes each request
+ * from its row in the `before` stage, and answers 405 (with `Allow`) from the same rows.
+ */
+import type { IRequest, RouteEntry } from "itty-router";
+import type { Grant } from "./auth/authorizer.ts";
 import { parseDigest, type Digest } from "./digest.ts";
 import { RegistryError } from "./errors.ts";
-import type { Action } from "./options.ts";
 import { validateName } from "./reference.ts";
+
+export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** A token scope (distribution's docs/spec/auth/scope.md): `repository:team/app:pull,push`. */
+export interface Scope {
+  type: string;
+  name: string;
+  actions: string[];
+}
+
+/** What a request needs: scopes it cannot go without, and scopes it uses when granted (a mount's source). */
+export interface Access {
+  required: Scope[];
+  optional: Scope[];
+}
+
+/**
+ * How a row's access is decided. Omitted: derived from the method, as distribution's
+ * appendAccessRecords does. "none": no authorization at all (token endpoint, health).
+ * "authenticated": a valid identity or token, no scope (`GET /v2/`). A function: its own scopes.
+ */
+export type AccessRule = "none" | "authenticated" | ((request: IRequest) => Access);
+
+export type RouteHandler = (request: IRequest) => Response | Promise<Response>;
+
+export interface RouteRow {
+  method: Method;
+  pattern: string;
+  access?: AccessRule;
+  handler: RouteHandler;
+}
+
+type RowAdder = {
+  (pattern: string, handler: RouteHandler): RouteTable;
+  (pattern: string, options: { access: AccessRule }, handler: RouteHandler): RouteTable;
+};
+
+/** Collects rows in order; the first row whose pattern and method match a request serves it. */
+export class RouteTable {
+  readonly rows: RouteRow[] = [];
+  readonly get = this.adder("GET");
+  readonly head = this.adder("HEAD");
+  readonly post = this.adder("POST");
+  readonly put = this.adder("PUT");
+  readonly patch = this.adder("PATCH");
+  readonly delete = this.adder("DELETE");
+
+  private adder(method: Method): RowAdder {
+    return ((pattern: string, second: RouteHandler | { access: AccessRule }, third?: RouteHandler) => {
+      const handler = typeof second === "function" ? second : third!;
+      const access = typeof second === "function" ? undefined : second.access;
+      this.rows.push({ method, pattern, handler, ...(access && { access }) });
+      return this;
+    }) as RowAdder;
+  }
+}
+
+/** The repository scope a method needs (distribution: GET/HEAD pull, POST/PUT/PATCH pull+push, DELETE delete). */
+export function actionsOf(method: string): string[] {
+  if (method === "GET" || method === "HEAD") return ["pull"];
+  if (method === "DELETE") return ["delete"];
+  return ["pull", "push"];
+}
+
+/**
+ * The access a request needs by its row. A cross-repository mount (`POST ...?mount=&from=`)
+ * also asks pull on `from`; it is optional, because without it the POST is a normal upload.
+ */
+export function accessOf(row: RouteRow, request: IRequest): Access | "none" | "authenticated" {
+  if (typeof row.access === "function") return row.access(request);
+  if (row.access) return row.access;
+  const name = nameOf(request);
+  const access: Access = { required: [{ type: "repository", name, actions: actionsOf(row.method) }], optional: [] };
+  const query = request.query as Record<string, string | string[] | undefined> | undefined;
+  const from = query?.from;
+  if (row.method === "POST" && query?.mount !== undefined && typeof from === "string") {
+    try {
+      access.optional.push({ type: "repository", name: validateName(decodeParam(from)), actions: ["pull"] });
+    } catch {
+      // an invalid source name is no mount: the POST falls back to a normal upload
+    }
+  }
+  return access;
+}
+
+/** A compiled row: itty-router's regex for its pattern, so matching here and there agree. */
+export interface CompiledRow {
+  row: RouteRow;
+  regex: RegExp;
+  entry: RouteEntry;
+}
+
+/** The same pattern -> RegExp translation itty-router's Router applies to `router.get(pattern)`. */
+export function compileRows(rows: RouteRow[], wrap: (row: RouteRow) => RouteHandler): CompiledRow[] {
+  return rows.map((row) => {
+    const path = row.pattern.replace(/\/+(\/|$)/g, "$1");
+    const regex = RegExp(
+      `^${path
+        .replace(/(\/?\.?):(\w+)\+/g, "($1(?<$2>[^]+))")
+        .replace(/(\/?\.?):(\w+)/g, "($1(?<$2>[^$1/]+?))")
+        .replace(/\./g, "\\.")
+        .replace(/(\/?)\*/g, "($1.*)?")}/*$`,
+    );
+    return { row, regex, entry: [row.method, regex, [wrap(row)], path] as unknown as RouteEntry };
+  });
+}
+
+/** The row serving `method path`; 405 with `Allow` when the path is known but the method is not. */
+export function matchRow(rows: CompiledRow[], method: string, path: string): { row: RouteRow; params: Record<string, string> } | null {
+  const allowed: string[] = [];
+  for (const compiled of rows) {
+    const match = compiled.regex.exec(path);
+    if (!match) continue;
+    if (compiled.row.method === method) return { row: compiled.row, params: { ...match.groups } };
+    if (!allowed.includes(compiled.row.method)) allowed.push(compiled.row.method);
+  }
+  if (allowed.length === 0) return null;
+  throw new RegistryError("UNSUPPORTED", null, { message: "method not allowed on this resource", headers: { Allow: allowed.join(", ") } });
+}
+
+/** The authorization decided for this request in the before stage. */
+export const grantOf = (request: IRequest): Grant => request.grant as Grant;
 
 /** The repository name of a `/v2/<name>/...` route, validated on the raw path. */
 export const nameOf = (request: IRequest): string => validateName(request.params.name ?? "");
@@ -22,22 +148,12 @@ export function decodeParam(raw: string): string {
   }
 }
 
-/** Route middleware: validate the name, then require `action` on it. */
-export const requireAccess = (ctx: Context, action: Action) => async (request: IRequest) => {
-  const name = action === "catalog" ? "" : nameOf(request);
-  await ctx.checkAccess(request as unknown as Request, { name, action });
-};
-
 /** Headers of every blob or manifest response that names its content. */
 export const contentHeaders = (digest: string, size: number, type: string) => ({
   "Docker-Content-Digest": digest,
   "Content-Length": String(size),
   "Content-Type": type,
 });
-
-export const unsupported = () => {
-  throw new RegistryError("UNSUPPORTED", null, { message: "method not allowed on this resource" });
-};
 
 export function queryInt(url: URL, key: string): number | undefined {
   const text = url.searchParams.get(key);
@@ -46,5 +162,5 @@ export function queryInt(url: URL, key: string): number | undefined {
   return Number(text);
 }
 
-/** The router type every route file registers on. */
-export type RegistryRouter = RouterType<IRequest, []>;
+/** What every route file registers on. */
+export type RegistryRouter = RouteTable;

@@ -25,7 +25,13 @@ describe("configuration: defaults < file < BERTH_* < flags", () => {
     expect(config.server).toEqual({ host: "127.0.0.1", port: 5000, accessLog: true });
     expect(config.uploads.expiry).toBe(86_400_000);
     expect(config.manifests.maxBytes).toBe(4 * 1024 * 1024);
-    expect(config.auth).toEqual({ anonymousPull: false, readOnlyUsers: [], realm: "Berth" });
+    expect(config.auth).toEqual({
+      anonymousPull: false,
+      readOnlyUsers: [],
+      reloadInterval: 3000,
+      realm: "Berth",
+      token: { lifetime: 300_000, refreshLifetime: 30 * 86_400_000, issuer: "berth", service: "berth" },
+    });
   });
 
   it("the file sets, the environment overrides it, flags override both", () => {

@@ -42,7 +42,7 @@ describe("Deno runtime configuration", () => {
     }
   });
 
-  it("every documented deno command grants --allow-env=BERTH_* (the whole option table, nothing else)", () => {
+  it("every documented deno command grants --allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM (the option table, and what yaml reads)", () => {
     const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
     const denoJson = JSON.parse(read("runtimes/deno/deno.json")) as { tasks: Record<string, string> };
     const commands = {
@@ -51,7 +51,7 @@ describe("Deno runtime configuration", () => {
       "test target": denoServeArgs({ root: "/r" }).join(" "),
       "--help": USAGE,
     };
-    for (const [where, command] of Object.entries(commands)) expect(allowEnvIn(command)?.map((v) => v.replace(/["']/g, "")), where).toEqual(["BERTH_*"]);
+    for (const [where, command] of Object.entries(commands)) expect(allowEnvIn(command)?.map((v) => v.replace(/["']/g, "")), where).toEqual(["BERTH_*", "LOG_TOKENS", "LOG_STREAM"]);
     for (const name of ENV_NAMES) expect(name).toMatch(/^BERTH_/);
   });
 });

@@ -10,6 +10,8 @@ import { request } from "./http.ts";
 
 export interface RunningServer {
   kind: string;
+  /** Token auth is on: workload 4 fetches a token and sends it on every request. */
+  tokenAuth?: boolean;
   url: string; // http://127.0.0.1:PORT
   pid: number;
   /** VmHWM / VmRSS in bytes of the server process, and summed over its process tree
@@ -24,6 +26,8 @@ export interface ServerKind {
   name: string;
   /** The reference the others are compared with. */
   reference?: boolean;
+  /** Only these workloads run on it (default: all). */
+  workloads?: string[];
   /** null when it can run here, else why not. */
   unavailable(repoDir: string): string | null;
   start(root: string, opts: StartOptions): Promise<RunningServer>;
@@ -62,6 +66,22 @@ export const SERVER_KINDS: ServerKind[] = [
       startProcess("berth-node", process.execPath, [...o.nodeFlags, "bin/berth.mjs", "serve", "--root", root, "--host", "127.0.0.1", "--port", "0"], o, {
         announce: LISTENING,
       }),
+  },
+  {
+    // Berth on Node with token auth: htpasswd + a policy that lets anyone do anything (so the
+    // warm-up pushes need no login), and workload 4 sends a Bearer token on every request.
+    name: "berth-node-token",
+    workloads: ["4"],
+    unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
+    start: async (root, o) => {
+      writeFileSync(`${root}.htpasswd`, "bench:$2b$04$vlGKzKX/Ncw/IpAVYa3/5.i3Cthw/KYE/zOa9iGSMhhidocQKRS2C\n");
+      writeFileSync(`${root}.policy.yaml`, 'rules:\n  - repositories: ["**"]\n    anonymous: true\n    actions: ["*"]\n');
+      const auth = ["--htpasswd", `${root}.htpasswd`, "--policy", `${root}.policy.yaml`, "--token-lifetime", "2h"];
+      const s = await startProcess("berth-node-token", process.execPath, [...o.nodeFlags, "bin/berth.mjs", "serve", "--root", root, "--host", "127.0.0.1", "--port", "0", ...auth], o, {
+        announce: LISTENING,
+      });
+      return { ...s, tokenAuth: true };
+    },
   },
   {
     // As users run it: the real deno executable (not the npm wrapper, whose pid is not the

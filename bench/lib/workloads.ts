@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { type Blob, type BlobFactory, MiB } from "./data.ts";
+import { request } from "./http.ts";
 import { getLoad } from "./loadgen.ts";
 import { checkBlob, OCI_MANIFEST, pullBlob, pushImage, pushMonolithic, pushStreamed } from "./registry.ts";
 import type { RunningServer } from "./servers.ts";
@@ -103,7 +104,9 @@ export const WORKLOADS: Workload[] = [
       const repo = "bench/manifest";
       await pushImage(s.url, repo, "latest", ctx.factory.make(64 * 1024));
       const threads = Math.max(1, Math.min(4, ctx.cores));
-      const r = await getLoad(`${s.url}/v2/${repo}/manifests/latest`, { Accept: OCI_MANIFEST }, ctx.sizes.connections, ctx.sizes.manifestSeconds, threads);
+      const headers: Record<string, string> = { Accept: OCI_MANIFEST };
+      if (s.tokenAuth) headers.Authorization = `Bearer ${await fetchToken(s.url, `repository:${repo}:pull`)}`;
+      const r = await getLoad(`${s.url}/v2/${repo}/manifests/latest`, headers, ctx.sizes.connections, ctx.sizes.manifestSeconds, threads);
       if (r.errors) throw new Error(`manifest GET: ${r.errors} errors of ${r.requests} (${r.errorDetail})`);
       return { manifest_rps: r.rps, manifest_p99_ms: r.p99ms };
     },
@@ -183,4 +186,11 @@ export async function measurePushRss(s: RunningServer, ctx: Context, size: numbe
     [`rss_${mib}MiB_tree_MiB`]: m.treeHwm / MiB,
     [`rss_${mib}MiB_push_MBps`]: mbps(size, ms),
   };
+}
+
+/** An anonymous token for `scope` from Berth's token endpoint (its policy grants it). */
+async function fetchToken(base: string, scope: string): Promise<string> {
+  const reply = await request(`${base}/auth/token?service=berth&scope=${encodeURIComponent(scope)}`, { method: "GET" });
+  if (reply.status !== 200) throw new Error(`GET /auth/token: ${reply.status}`);
+  return (JSON.parse(reply.body.toString("utf8")) as { token: string }).token;
 }

@@ -26,6 +26,7 @@ async function run(command: Command, config: Config): Promise<void> {
     Deno.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => void stop(signal));
+  Deno.addSignalListener("SIGHUP", () => void registry.reload()); // re-read the htpasswd file and the policy now
 }
 
 runCommand({

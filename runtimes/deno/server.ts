@@ -38,7 +38,7 @@ export async function createDenoRegistry(config: Config): Promise<Registry> {
 }
 
 /** Serve a registry on Deno.serve. */
-export async function serve(options: ServeOptions): Promise<RunningServer> {
+export function serve(options: ServeOptions): RunningServer {
   const { registry, host = "127.0.0.1", port: wanted = 5000 } = options;
   const log = options.accessLog;
   const drain = new Drain();

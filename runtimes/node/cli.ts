@@ -34,4 +34,5 @@ async function run(command: Command, config: Config): Promise<void> {
   };
   process.once("SIGINT", () => void stop("SIGINT"));
   process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGHUP", () => void registry.reload()); // re-read the htpasswd file and the policy now
 }

@@ -84,7 +84,7 @@ export function resolveConfig(sources: ConfigSources): Config {
   for (const spec of OPTIONS) {
     const raw = spec.env && !spec.flagOnly ? sources.env?.(spec.env) : undefined;
     if (raw === undefined || (raw === "" && spec.kind !== "boolean")) continue;
-    const value: unknown = spec.kind === "file" && sources.envHoldsContents ? ({ text: raw } satisfies FileRef) : parseValue(spec.kind, raw, spec.env!);
+    const value: unknown = (spec.kind === "file" || spec.kind === "document") && sources.envHoldsContents ? ({ text: raw } satisfies FileRef) : parseValue(spec.kind, raw, spec.env!);
     setPath(config, spec.key, spec.check ? spec.check(value, spec.env!) : value);
   }
   for (const [spec, value] of sources.flags ?? []) setPath(config, spec.key, spec.check ? spec.check(value, `--${spec.flag}`) : value);

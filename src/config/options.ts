@@ -5,7 +5,8 @@
  * so an option cannot exist in one place and not another. To add an option: add a row here
  * and a field to `Config` in src/config/schema.ts.
  */
-import type { ValueKind } from "./values.ts";
+import { parsePolicy } from "../auth/policy.ts";
+import { ConfigError, type ValueKind } from "./values.ts";
 
 export type Command = "serve" | "gc" | "du";
 
@@ -62,10 +63,57 @@ export const OPTIONS: OptionSpec[] = [
   { key: "manifests.maxBytes", kind: "bytes", flag: "max-manifest-size", env: "BERTH_MAX_MANIFEST_BYTES", default: 4 * 1024 * 1024, arg: "SIZE", help: "largest accepted manifest (e.g. 4MiB)" },
   // auth
   { key: "auth.htpasswd", kind: "file", flag: "htpasswd", env: "BERTH_HTPASSWD", arg: "FILE", help: "users: a bcrypt htpasswd file (htpasswd -B); turns auth on" },
-  { key: "auth.anonymousPull", kind: "boolean", flag: "anonymous-pull", env: "BERTH_ANONYMOUS_PULL", default: false, help: "with --htpasswd, anyone may pull; pushing needs a user" },
-  { key: "auth.readOnlyUsers", kind: "list", flag: "read-only", env: "BERTH_READ_ONLY_USERS", default: [], arg: "USERS", help: "comma-separated users who may pull but not push or delete" },
-  { key: "auth.realm", kind: "string", flag: "realm", env: "BERTH_REALM", default: "Berth", arg: "NAME", help: "realm of the Basic challenge" },
+  { key: "auth.policy", kind: "document", flag: "policy", env: "BERTH_POLICY", arg: "FILE", check: checkPolicy, help: "access policy (YAML/JSON: groups and rules per repository glob); in the config file also inline" },
+  { key: "auth.anonymousPull", kind: "boolean", flag: "anonymous-pull", env: "BERTH_ANONYMOUS_PULL", default: false, help: "shorthand policy: anyone may pull; pushing needs a user" },
+  { key: "auth.readOnlyUsers", kind: "list", flag: "read-only", env: "BERTH_READ_ONLY_USERS", default: [], arg: "USERS", help: "shorthand policy: comma-separated users who may pull but not push or delete" },
+  { key: "auth.reloadInterval", kind: "duration", env: "BERTH_AUTH_RELOAD_INTERVAL", default: 3000, arg: "DURATION", help: "how often the htpasswd and policy files are checked for changes (also on SIGHUP)" },
+  { key: "auth.realm", kind: "string", flag: "realm", env: "BERTH_REALM", default: "Berth", arg: "NAME", help: "realm of the Basic challenge (library authorizers; the CLI issues Bearer tokens)" },
+  { key: "auth.token.lifetime", kind: "duration", flag: "token-lifetime", env: "BERTH_TOKEN_LIFETIME", default: 300_000, arg: "DURATION", check: checkLifetime, help: "lifetime of issued access tokens, at least 60s" },
+  { key: "auth.token.refreshLifetime", kind: "duration", env: "BERTH_TOKEN_REFRESH_LIFETIME", default: 30 * 86_400_000, arg: "DURATION", check: checkLifetime, help: "lifetime of refresh tokens (what docker login keeps instead of the password)" },
+  { key: "auth.token.key", kind: "file", flag: "token-key", env: "BERTH_TOKEN_KEY", arg: "FILE", help: "ES256 signing key (PEM PKCS#8 or JWK); default: generated once and kept in the store" },
+  { key: "auth.token.issuer", kind: "string", flag: "token-issuer", env: "BERTH_TOKEN_ISSUER", default: "berth", arg: "NAME", help: "iss of issued tokens" },
+  { key: "auth.token.service", kind: "string", flag: "token-service", env: "BERTH_TOKEN_SERVICE", default: "berth", arg: "NAME", help: "service named in challenges, aud of tokens" },
+  { key: "auth.token.realm", kind: "string", flag: "token-realm", env: "BERTH_TOKEN_REALM", arg: "URL", help: "token endpoint URL in challenges (default: <request origin>/auth/token; set it behind a proxy)" },
+  { key: "auth.token.trust", kind: "object", check: checkTrust, help: "external token servers to trust: a list of {issuer, service, keys (PEM/JWK/JWKS text) or keysFile}" },
 ];
+
+function checkPolicy(value: unknown, source: string): unknown {
+  const data = (value as { data?: object }).data;
+  if (data !== undefined) {
+    try {
+      parsePolicy(data);
+    } catch (error) {
+      throw new ConfigError(`${source}: ${(error as Error).message}`);
+    }
+  }
+  return value;
+}
+
+function checkLifetime(value: unknown, source: string): unknown {
+  if ((value as number) < 60_000) throw new ConfigError(`${source}: tokens must live at least 60s`);
+  return value;
+}
+
+export interface TrustedIssuerConfig {
+  issuer: string;
+  service?: string;
+  keys?: string;
+  keysFile?: string;
+}
+
+function checkTrust(value: unknown, source: string): TrustedIssuerConfig[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${source}: expected a list of {issuer, service, keys or keysFile}`);
+  return value.map((entry, index) => {
+    const where = `${source}[${index}]`;
+    if (!entry || typeof entry !== "object") throw new ConfigError(`${where}: expected a mapping`);
+    const { issuer, service, keys, keysFile, ...rest } = entry as Record<string, unknown>;
+    if (Object.keys(rest).length) throw new ConfigError(`${where}.${Object.keys(rest)[0]}: unknown key (issuer, service, keys, keysFile)`);
+    if (typeof issuer !== "string" || !issuer) throw new ConfigError(`${where}.issuer: expected the iss its tokens carry`);
+    if (service !== undefined && typeof service !== "string") throw new ConfigError(`${where}.service: expected a string`);
+    if ((typeof keys === "string") === (typeof keysFile === "string")) throw new ConfigError(`${where}: give keys (PEM, JWK or JWKS text) or keysFile, one of them`);
+    return { issuer, service: service as string | undefined, keys: keys as string | undefined, keysFile: keysFile as string | undefined };
+  });
+}
 
 /** Every BERTH_* variable the table reads. */
 export const ENV_NAMES: string[] = [...new Set(OPTIONS.flatMap((option) => (option.env?.startsWith("BERTH_") ? [option.env] : [])))];

@@ -3,12 +3,14 @@
  * what differs (its store, its hasher, how it reads a file); everything else is decided here
  * once, including the checks that stop a bad configuration at startup.
  */
+import { buildState } from "../auth/auth-state.ts";
+import { importPublicKeys, importSigningKey } from "../auth/keys.ts";
 import type { HasherFactory } from "../hashing.ts";
-import type { RegistryOptions } from "../options.ts";
+import type { AuthOptions, RegistryOptions } from "../options.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import { readFileRef } from "./load.ts";
+import { readConfigText, readFileRef } from "./load.ts";
 import type { Config } from "./schema.ts";
-import { ConfigError } from "./values.ts";
+import { ConfigError, type DocumentRef, type FileRef } from "./values.ts";
 
 export interface RuntimeParts {
   store: BlobStore;
@@ -19,17 +21,76 @@ export interface RuntimeParts {
 }
 
 export async function registryOptionsFrom(config: Config, runtime: RuntimeParts): Promise<RegistryOptions> {
-  const { auth } = config;
-  if (!auth.htpasswd && (auth.anonymousPull || auth.readOnlyUsers.length)) {
-    throw new ConfigError(`${auth.anonymousPull ? "--anonymous-pull" : "--read-only"} needs users: give --htpasswd FILE (auth.htpasswd)`);
-  }
-  const htpasswd = auth.htpasswd ? await readFileRef(auth.htpasswd, runtime.readText) : undefined;
   return {
     store: runtime.store,
     hasher: runtime.hasher,
     waitUntil: runtime.waitUntil,
     uploadExpiryMs: config.uploads.expiry,
     maxManifestBytes: config.manifests.maxBytes,
-    auth: htpasswd === undefined ? undefined : { htpasswd, anonymousPull: auth.anonymousPull, readOnlyUsers: auth.readOnlyUsers, realm: auth.realm },
+    auth: await authOptionsFrom(config.auth, runtime.readText),
+  };
+}
+
+const nameOf = (ref: FileRef | DocumentRef, key: string, env: string) => ("path" in ref ? ref.path : `${key} (${env})`);
+
+/** Users, policy and token settings, each read and checked now so that a bad one stops the start. */
+async function authOptionsFrom(auth: Config["auth"], readText: RuntimeParts["readText"]): Promise<AuthOptions | undefined> {
+  if (!auth.htpasswd) {
+    const given = auth.anonymousPull ? "--anonymous-pull" : auth.readOnlyUsers.length ? "--read-only" : auth.policy ? "--policy" : auth.token.key ? "--token-key" : auth.token.trust ? "auth.token.trust" : null;
+    if (given) throw new ConfigError(`${given} needs users: give --htpasswd FILE (auth.htpasswd)`);
+    return undefined;
+  }
+  if (auth.policy && (auth.anonymousPull || auth.readOnlyUsers.length)) {
+    throw new ConfigError(`${auth.anonymousPull ? "--anonymous-pull" : "--read-only"} is a shorthand for a policy; with --policy, write it as a rule there`);
+  }
+  const htpasswd = await readFileRef(auth.htpasswd, readText);
+  const policyRef = auth.policy;
+  const policy = policyRef === undefined ? undefined : "data" in policyRef ? policyRef.data : await readFileRef(policyRef, readText);
+  try {
+    buildState(htpasswd, policy, { htpasswd, anonymousPull: auth.anonymousPull, readOnlyUsers: auth.readOnlyUsers });
+  } catch (error) {
+    const [source, ...rest] = (error as Error).message.split(": ");
+    const ref = source === "policy" ? policyRef! : auth.htpasswd;
+    throw new ConfigError(`${nameOf(ref, `auth.${source}`, source === "policy" ? "BERTH_POLICY" : "BERTH_HTPASSWD")}: ${rest.join(": ")}`);
+  }
+  const signingKey = auth.token.key ? await readFileRef(auth.token.key, readText) : undefined;
+  if (signingKey !== undefined) {
+    await importSigningKey(signingKey).catch((error: Error) => {
+      throw new ConfigError(`${nameOf(auth.token.key!, "auth.token.key", "BERTH_TOKEN_KEY")}: ${error.message}`);
+    });
+  }
+  const trust = [];
+  for (const [index, entry] of (auth.token.trust ?? []).entries()) {
+    const keys = entry.keys ?? (await readConfigText(entry.keysFile!, readText));
+    await importPublicKeys(keys).catch((error: Error) => {
+      throw new ConfigError(`auth.token.trust[${index}]: ${error.message}`);
+    });
+    trust.push({ issuer: entry.issuer, service: entry.service, keys });
+  }
+  const htpasswdPath = "path" in auth.htpasswd ? auth.htpasswd.path : undefined;
+  const policyPath = policyRef && "path" in policyRef ? policyRef.path : undefined;
+  return {
+    htpasswd,
+    policy,
+    anonymousPull: auth.anonymousPull,
+    readOnlyUsers: auth.readOnlyUsers,
+    realm: auth.realm,
+    // Files can change under a running server; contents (Workers secrets) change with a deploy.
+    reload: htpasswdPath || policyPath
+      ? {
+          htpasswd: htpasswdPath ? () => readText(htpasswdPath) : undefined,
+          policy: policyPath ? () => readText(policyPath) : undefined,
+          intervalMs: auth.reloadInterval,
+        }
+      : undefined,
+    token: {
+      issuer: auth.token.issuer,
+      service: auth.token.service,
+      lifetimeMs: auth.token.lifetime,
+      refreshLifetimeMs: auth.token.refreshLifetime,
+      realm: auth.token.realm,
+      signingKey,
+      trust,
+    },
   };
 }

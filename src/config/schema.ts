@@ -2,7 +2,8 @@
  * The typed configuration every runtime builds from src/config/options.ts. Each field is a
  * row of that table (the dotted key is the path here); src/config/load.ts fills it.
  */
-import type { FileRef } from "./values.ts";
+import type { TrustedIssuerConfig } from "./options.ts";
+import type { DocumentRef, FileRef } from "./values.ts";
 
 export interface Config {
   /** The configuration file this was read from, if any. */
@@ -26,8 +27,22 @@ export interface Config {
   manifests: { maxBytes: number };
   auth: {
     htpasswd?: FileRef;
+    policy?: DocumentRef;
     anonymousPull: boolean;
     readOnlyUsers: string[];
+    /** ms */
+    reloadInterval: number;
     realm: string;
+    token: {
+      /** ms */
+      lifetime: number;
+      /** ms */
+      refreshLifetime: number;
+      key?: FileRef;
+      issuer: string;
+      service: string;
+      realm?: string;
+      trust?: TrustedIssuerConfig[];
+    };
   };
 }

@@ -12,7 +12,10 @@ export class ConfigError extends Error {
 /** A file the configuration points at, or (Workers secrets, inline config) its contents. */
 export type FileRef = { path: string } | { text: string };
 
-export type ValueKind = "string" | "boolean" | "port" | "count" | "positive" | "duration" | "bytes" | "list" | "file" | "object";
+export type ValueKind = "string" | "boolean" | "port" | "count" | "positive" | "duration" | "bytes" | "list" | "file" | "object" | "document";
+
+/** A document option (the policy): a file, its contents (Workers), or written inline in the config file. */
+export type DocumentRef = FileRef | { data: object };
 
 const fail = (source: string, expected: string, value: unknown): never => {
   throw new ConfigError(`${source}: expected ${expected}, got ${JSON.stringify(value)}`);
@@ -79,6 +82,10 @@ export function parseValue(kind: ValueKind, value: unknown, source: string): unk
     case "bytes": return parseBytes(value, source);
     case "list": return parseList(value, source);
     case "file": return { path: parseString(value, source) } satisfies FileRef;
+    case "document":
+      if (typeof value === "string") return { path: parseString(value, source) } satisfies FileRef;
+      if (value === null || typeof value !== "object" || Array.isArray(value)) return fail(source, "a file name or a mapping", value);
+      return { data: value } satisfies DocumentRef;
     case "object":
       if (value === null || typeof value !== "object") return fail(source, "a mapping or list", value);
       return value;

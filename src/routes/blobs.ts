@@ -6,17 +6,17 @@ import { RegistryError } from "../errors.ts";
 import { blobKey, layerLinkKey } from "../paths.ts";
 import { parseRange } from "../range.ts";
 import { statLinkedBlob } from "../repository.ts";
-import { contentHeaders, digestParam, nameOf, requireAccess } from "../routing.ts";
+import { contentHeaders, digestParam, nameOf } from "../routing.ts";
 
 const BLOB_TYPE = "application/octet-stream";
 
 export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
-  router.head("/v2/:name+/blobs/:digest", requireAccess(ctx, "pull"), async (request) => {
+  router.head("/v2/:name+/blobs/:digest", async (request) => {
     const { digest, size } = await findBlob(ctx, request);
     return new Response(null, { headers: { ...contentHeaders(digest.value, size, BLOB_TYPE), "Accept-Ranges": "bytes" } });
   });
 
-  router.get("/v2/:name+/blobs/:digest", requireAccess(ctx, "pull"), async (request) => {
+  router.get("/v2/:name+/blobs/:digest", async (request) => {
     const { digest, size } = await findBlob(ctx, request);
     // The store may serve the bytes itself (S3 presigned URL): the client follows, Range and all.
     if (ctx.store.presignGet) return new Response(null, { status: 307, headers: { Location: await ctx.store.presignGet(blobKey(digest)), "Docker-Content-Digest": digest.value } });
@@ -30,7 +30,7 @@ export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
     return new Response(object.body, { status: 206, headers });
   });
 
-  router.delete("/v2/:name+/blobs/:digest", requireAccess(ctx, "delete"), async (request) => {
+  router.delete("/v2/:name+/blobs/:digest", async (request) => {
     const { name, digest } = await findBlob(ctx, request);
     // Only the repository's link goes: other repositories may share the bytes.
     await ctx.store.delete(layerLinkKey(name, digest));

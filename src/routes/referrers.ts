@@ -6,10 +6,10 @@ import { readRevision } from "../manifests.ts";
 import { OCI_INDEX } from "../media-types.ts";
 import { referrersPrefix } from "../paths.ts";
 import { listAll, readText } from "../repository.ts";
-import { digestParam, nameOf, requireAccess } from "../routing.ts";
+import { digestParam, nameOf } from "../routing.ts";
 
 export function registerReferrerRoutes(router: RegistryRouter, ctx: Context): void {
-  router.get("/v2/:name+/referrers/:digest", requireAccess(ctx, "pull"), async (request) => {
+  router.get("/v2/:name+/referrers/:digest", async (request) => {
     const name = nameOf(request);
     const subject = digestParam(request);
     const artifactType = new URL(request.url).searchParams.get("artifactType");

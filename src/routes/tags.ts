@@ -4,11 +4,11 @@ import type { Context } from "../context.ts";
 import { RegistryError } from "../errors.ts";
 import { tagFromKey, tagKey, tagsPrefix } from "../paths.ts";
 import { repositoryExists } from "../repository.ts";
-import { nameOf, queryInt, requireAccess } from "../routing.ts";
+import { nameOf, queryInt } from "../routing.ts";
 import { paginatedJson } from "./pagination.ts";
 
 export function registerTagRoutes(router: RegistryRouter, ctx: Context): void {
-  router.get("/v2/:name+/tags/list", requireAccess(ctx, "pull"), async (request) => {
+  router.get("/v2/:name+/tags/list", async (request) => {
     const name = nameOf(request);
     if (!(await repositoryExists(ctx, name))) throw new RegistryError("NAME_UNKNOWN", { name });
     const url = new URL(request.url);

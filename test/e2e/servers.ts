@@ -21,6 +21,8 @@ export interface ServerOptions {
   htpasswdFile?: string;
   /** With htpasswd: allow pulls without credentials. */
   anonymousPull?: boolean;
+  /** With htpasswd: the access policy file (YAML/JSON). */
+  policyFile?: string;
 }
 
 export interface RunningServer {

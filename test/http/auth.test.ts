@@ -1,6 +1,7 @@
 /**
- * Access control and hooks: HTTP Basic from htpasswd (bcrypt $2b$ and $2y$), anonymous
- * pull with authenticated push, read-only users, a custom authorizer; onManifestPushed,
+ * Access control and hooks: HTTP Basic sent straight to the registry, checked against htpasswd
+ * (bcrypt $2b$ and $2y$) — the challenges point at the token endpoint (auth-token*.test.ts) —,
+ * the shorthand policies (anonymous pull, read-only users), a custom authorizer; onManifestPushed,
  * onManifestDeleted, onBlobPushed, and hooks that throw.
  */
 import { execFileSync } from "node:child_process";
@@ -61,10 +62,19 @@ const withHeaders = (t: Target, extra: Record<string, string>): Target => ({
 });
 const as = (t: Target, authorization: string): Target => withHeaders(t, { Authorization: authorization });
 
+/** htpasswd auth issues tokens: its 401s send clients to the token endpoint. */
 async function expectChallenge(res: Response, realm?: string): Promise<void> {
   const challenge = res.headers.get("www-authenticate") ?? "";
-  expect(challenge).toMatch(/^Basic realm="[^"]*"/);
+  expect(challenge).toMatch(/^Bearer realm="[^"]*\/auth\/token",service="berth"/);
   if (realm) expect(challenge).toContain(`realm="${realm}"`);
+  expect(res.headers.get("docker-distribution-api-version")).toBe(API_VERSION);
+  if (res.status === 401 && res.body) await expectError(res, 401, "UNAUTHORIZED");
+}
+
+/** A custom authorizer's 401 asks for Basic credentials. */
+async function expectBasicChallenge(res: Response): Promise<void> {
+  const challenge = res.headers.get("www-authenticate") ?? "";
+  expect(challenge).toMatch(/^Basic realm="Berth"/);
   expect(res.headers.get("docker-distribution-api-version")).toBe(API_VERSION);
   if (res.status === 401 && res.body) await expectError(res, 401, "UNAUTHORIZED");
 }
@@ -72,7 +82,7 @@ async function expectChallenge(res: Response, realm?: string): Promise<void> {
 describeTargets("auth: htpasswd", (kind) => {
   const target = useTarget(kind, { auth: { htpasswd: HTPASSWD } });
 
-  it("GET /v2/ without credentials -> 401 UNAUTHORIZED with WWW-Authenticate: Basic realm=...", async () => {
+  it("GET /v2/ without credentials -> 401 UNAUTHORIZED with WWW-Authenticate: Bearer realm=<origin>/auth/token", async () => {
     const res = await target().fetch("/v2/");
     expect(res.status).toBe(401);
     await expectChallenge(res);
@@ -94,7 +104,7 @@ describeTargets("auth: htpasswd", (kind) => {
     ["an empty password", basicAuth("alice", "")],
     ["malformed base64", "Basic !!!not-base64!!!"],
     ["no colon", `Basic ${Buffer.from("alice").toString("base64")}`],
-    ["a Bearer token", "Bearer abc.def.ghi"],
+    ["a Bearer token that is no JWT", "Bearer abc.def.ghi"],
     ["a bare scheme", "Basic"],
   ] as const) {
     it(`GET /v2/ with ${label} -> 401 with a challenge`, async () => {
@@ -104,7 +114,7 @@ describeTargets("auth: htpasswd", (kind) => {
     });
   }
 
-  it("pulls without credentials -> 401 (manifest, blob, HEAD, tags, referrers, catalog)", async () => {
+  it("pulls without credentials -> 401 (manifest, blob, HEAD, tags, referrers); GET /v2/_catalog -> 200, lists nothing", async () => {
     const name = uniqueName();
     const image = await pushImage(as(target(), ALICE), name, "v1");
     for (const [path, method] of [
@@ -114,12 +124,13 @@ describeTargets("auth: htpasswd", (kind) => {
       [`/v2/${name}/blobs/${image.layers[0]!.digest}`, "HEAD"],
       [`/v2/${name}/tags/list`, "GET"],
       [`/v2/${name}/referrers/${image.digest}`, "GET"],
-      ["/v2/_catalog", "GET"],
     ]) {
       const res = await target().fetch(path!, { method });
       expect(res.status, `${method} ${path}`).toBe(401);
       await expectChallenge(res);
     }
+    const catalog = await target().fetch("/v2/_catalog");
+    expect(await catalog.json()).toEqual({ repositories: [] });
   });
 
   it("pushes and deletes without credentials -> 401, nothing stored", async () => {
@@ -215,13 +226,14 @@ describeTargets("auth: anonymous pull", (kind) => {
   });
 }, ["htpasswd"]);
 
-describeTargets("auth: read-only users and realm", (kind) => {
-  const target = useTarget(kind, { auth: { htpasswd: HTPASSWD, readOnlyUsers: ["carol"], realm: "Test Realm" } });
+describeTargets("auth: read-only users and token realm", (kind) => {
+  const REALM = "https://registry.example/auth/token";
+  const target = useTarget(kind, { auth: { htpasswd: HTPASSWD, readOnlyUsers: ["carol"], token: { realm: REALM } } });
 
-  it("401 challenge names the configured realm", async () => {
+  it("401 challenge names the configured token realm", async () => {
     const res = await target().fetch("/v2/");
     expect(res.status).toBe(401);
-    await expectChallenge(res, "Test Realm");
+    await expectChallenge(res, REALM);
   });
 
   it("read-only user pulls -> 200; pushes and deletes -> 403 DENIED", async () => {
@@ -295,11 +307,13 @@ describeTargets("auth: custom authorizer", (kind) => {
     expect(accessFor("PUT", `/v2/${name}/manifests/v2`)).toContainEqual({ name, action: "push" });
     expect(accessFor("DELETE", `/v2/${name}/manifests/v2`)).toEqual([{ name, action: "delete" }]);
     expect(accessFor("DELETE", `/v2/${name}/blobs/${sha256(data)}`)).toEqual([{ name, action: "delete" }]);
-    expect(accessFor("GET", "/v2/_catalog")).toEqual([{ name: "", action: "catalog" }]);
+    // The catalog asks for the catalog, then pull per repository it would list (it lists only those).
+    expect(accessFor("GET", "/v2/_catalog")[0]).toEqual({ name: "", action: "catalog" });
+    expect(accessFor("GET", "/v2/_catalog")).toContainEqual({ name, action: "pull" });
     expect(accessFor("GET", "/v2/").map((a) => a.name)).toEqual([""]);
   });
 
-  it("an upload session's PATCH, PUT and GET are checked as push", async () => {
+  it("an upload session's PATCH and PUT are checked as push, its GET as pull (as distribution derives them)", async () => {
     const name = uniqueName();
     const { location } = await startUpload(admin(), name);
     calls.length = 0;
@@ -308,7 +322,7 @@ describeTargets("auth: custom authorizer", (kind) => {
     await admin().fetch(location, { method: "PATCH", body: data });
     await admin().fetch(withQuery(location, { digest: sha256(data) }), { method: "PUT" });
     expect(calls.map((c) => c.access)).toEqual([
-      { name, action: "push" },
+      { name, action: "pull" },
       { name, action: "push" },
       { name, action: "push" },
     ]);
@@ -322,7 +336,7 @@ describeTargets("auth: custom authorizer", (kind) => {
     await expectStatus(await target().fetch(`/v2/${pub}/manifests/v1`), 200);
     const denied = await target().fetch(`/v2/${priv}/manifests/v1`);
     expect(denied.status).toBe(401);
-    await expectChallenge(denied);
+    await expectBasicChallenge(denied);
     const push = await target().fetch(`/v2/${pub}/blobs/uploads/`, { method: "POST" });
     expect(push.status).toBe(401);
     await push.body?.cancel();

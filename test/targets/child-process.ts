@@ -3,7 +3,8 @@
  * for its "listening" line, stop it by pid, and speak to it with fetch over the socket.
  */
 import type { ChildProcess } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
+import type { AuthLaunch } from "./auth-args.ts";
 import type { Target } from "./index.ts";
 
 /**
@@ -67,4 +68,19 @@ export function processTarget(name: string, child: ChildProcess, baseUrl: string
 export async function stopAndClean(child: ChildProcess, workDir: string): Promise<void> {
   await stopChild(child);
   await rm(workDir, { recursive: true, force: true });
+}
+
+/** Let tests rewrite the server's htpasswd/policy files and send it SIGHUP (reload tests). */
+export function withAuthFiles(target: Target, auth: AuthLaunch, child: ChildProcess): Target {
+  return {
+    ...target,
+    async writeAuthFile(which, text) {
+      const path = auth.paths[which];
+      if (!path) throw new Error(`${target.name} target: started without a ${which} file`);
+      await writeFile(path, text);
+    },
+    async hangUp() {
+      child.kill("SIGHUP");
+    },
+  };
 }

@@ -6,12 +6,13 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTarget, stopAndClean, waitForLine } from "./child-process.ts";
+import { authLaunch } from "./auth-args.ts";
+import { processTarget, stopAndClean, waitForLine, withAuthFiles } from "./child-process.ts";
 import type { Target, TargetOptions } from "./index.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -50,24 +51,29 @@ export interface DenoServeOptions {
   htpasswdFile?: string;
   anonymousPull?: boolean;
   quiet?: boolean;
+  /** More options (auth flags) and the files they name, which deno must be allowed to read. */
+  extraArgs?: string[];
+  readable?: string[];
 }
 
 /** `deno run` arguments for main.ts with exactly the permissions it needs. */
 export function denoServeArgs(options: DenoServeOptions): string[] {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
-  const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : [])];
+  const readable = [options.root, ...(options.htpasswdFile ? [options.htpasswdFile] : []), ...(options.readable ?? [])];
   const args = [
     "run", "--config", DENO_CONFIG, "--no-prompt",
     `--allow-net=${host.includes(":") ? `[${host}]` : host}:${port}`,
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${options.root}`,
-    "--allow-env=BERTH_*",
+    // yaml (config and policy files) reads LOG_TOKENS/LOG_STREAM on every parse; Deno throws on ungranted reads there.
+    "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM",
     MAIN, "serve", "--root", options.root, "--host", host, "--port", String(port),
   ];
   if (options.htpasswdFile) args.push("--htpasswd", options.htpasswdFile);
   if (options.anonymousPull) args.push("--anonymous-pull");
   if (options.quiet) args.push("--quiet");
+  args.push(...(options.extraArgs ?? []));
   return args;
 }
 
@@ -76,15 +82,11 @@ export async function createDenoTarget(options: TargetOptions): Promise<Target> 
   if (!bin) throw new Error("deno target: no deno executable (npm ci installs one; or set DENO_BIN)");
   const workDir = await mkdtemp(join(tmpdir(), "berth-deno-target-"));
   const rootDir = join(workDir, "root");
-  let htpasswdFile: string | undefined;
-  if (options.auth?.htpasswd !== undefined) {
-    htpasswdFile = join(workDir, "htpasswd");
-    await writeFile(htpasswdFile, options.auth.htpasswd);
-  }
-  const args = denoServeArgs({ root: rootDir, htpasswdFile, anonymousPull: options.auth?.anonymousPull });
-  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  const auth = await authLaunch(options.auth, workDir);
+  const args = denoServeArgs({ root: rootDir, extraArgs: auth.args, readable: auth.files });
+  const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...auth.env, NO_COLOR: "1" } });
   try {
-    return processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir);
+    return withAuthFiles(processTarget("deno", child, await waitForLine(child, LISTENING, "deno target"), workDir, rootDir), auth, child);
   } catch (error) {
     await stopAndClean(child, workDir);
     throw error;

@@ -25,14 +25,20 @@ export interface Target {
   baseUrl?: string;
   /** Set when the target owns a storage directory: its parent holds nothing else of the registry's. */
   rootDir?: string;
+  /** Rewrite the htpasswd or policy file the registry was started with (reload tests). */
+  writeAuthFile?(which: "htpasswd" | "policy", text: string): Promise<void>;
+  /** SIGHUP: re-read them now. */
+  hangUp?(): Promise<void>;
 }
 
 /** What a target kind can be configured with; suites skip tests whose needs a kind lacks. */
 export interface Capabilities {
-  /** auth.htpasswd and auth.anonymousPull. */
+  /** auth.htpasswd, auth.policy, auth.anonymousPull, auth.token. */
   htpasswd: boolean;
   /** auth.readOnlyUsers and auth.realm. */
   authOptions: boolean;
+  /** htpasswd and policy are files that can change under the server (not on Workers: secrets). */
+  authReload: boolean;
   /** auth.authorize (a function: only in-process). */
   customAuthorizer: boolean;
   /** hooks (functions: only in-process). */
@@ -58,6 +64,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     capabilities: {
       htpasswd: true,
       authOptions: true,
+      authReload: true,
       customAuthorizer: true,
       hooks: true,
       limits: true,
@@ -70,7 +77,8 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: true,
     capabilities: {
       htpasswd: true,
-      authOptions: false,
+      authOptions: true,
+      authReload: true,
       customAuthorizer: false,
       hooks: false,
       limits: false,
@@ -84,7 +92,8 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: denoAvailable(),
     capabilities: {
       htpasswd: true,
-      authOptions: false,
+      authOptions: true,
+      authReload: true,
       customAuthorizer: false,
       hooks: false,
       limits: false,
@@ -98,7 +107,8 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: false,
     capabilities: {
       htpasswd: true,
-      authOptions: false,
+      authOptions: true,
+      authReload: false,
       customAuthorizer: false,
       hooks: false,
       limits: false,
@@ -112,7 +122,8 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: false,
     capabilities: {
       htpasswd: true,
-      authOptions: false,
+      authOptions: true,
+      authReload: false,
       customAuthorizer: false,
       hooks: false,
       limits: false,
@@ -127,6 +138,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     capabilities: {
       htpasswd: true,
       authOptions: true,
+      authReload: false,
       customAuthorizer: false,
       hooks: false,
       limits: true,
@@ -163,6 +175,7 @@ export async function createTarget(kind: string, options: TargetOptions = {}): P
   const unsupported = [
     (auth.htpasswd !== undefined || auth.anonymousPull) && !caps.htpasswd && "auth.htpasswd/anonymousPull",
     (auth.readOnlyUsers || auth.realm) && !caps.authOptions && "auth.readOnlyUsers/realm",
+    auth.reload && !caps.authReload && "auth.reload",
     auth.authorize && !caps.customAuthorizer && "auth.authorize",
     options.hooks && !caps.hooks && "hooks",
     (options.uploadExpiryMs !== undefined || options.maxManifestBytes !== undefined) && !caps.limits && "limits",

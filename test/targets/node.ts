@@ -3,11 +3,12 @@
  * temporary --root, spoken to with real fetch over a socket.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processTarget, stopAndClean, waitForLine } from "./child-process.ts";
+import { authLaunch } from "./auth-args.ts";
+import { processTarget, stopAndClean, waitForLine, withAuthFiles } from "./child-process.ts";
 import type { Target, TargetOptions } from "./index.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -18,16 +19,12 @@ export async function createNodeTarget(options: TargetOptions): Promise<Target> 
   const workDir = await mkdtemp(join(tmpdir(), "berth-node-target-"));
   const rootDir = join(workDir, "root");
   const args = [BIN, "serve", "--root", rootDir, "--host", "127.0.0.1", "--port", "0"];
-  if (options.auth?.htpasswd !== undefined) {
-    const file = join(workDir, "htpasswd");
-    await writeFile(file, options.auth.htpasswd);
-    args.push("--htpasswd", file);
-  }
-  if (options.auth?.anonymousPull) args.push("--anonymous-pull");
+  const auth = await authLaunch(options.auth, workDir);
+  args.push(...auth.args);
 
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...auth.env } });
   try {
-    return processTarget("node", child, await waitForLine(child, LISTENING, "node target", 30_000), workDir, rootDir);
+    return withAuthFiles(processTarget("node", child, await waitForLine(child, LISTENING, "node target", 30_000), workDir, rootDir), auth, child);
   } catch (error) {
     await stopAndClean(child, workDir);
     throw error;

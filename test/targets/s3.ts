@@ -5,11 +5,12 @@
  * and what one process pushed is read through the other.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { S3RVER_CREDENTIALS, startS3rver } from "../storage/s3rver.ts";
+import { authLaunch } from "./auth-args.ts";
 import { DENO_CONFIG, denoBinary, MAIN } from "./deno.ts";
 import { stopAndClean, waitForLine } from "./child-process.ts";
 import type { Target, TargetOptions } from "./index.ts";
@@ -24,21 +25,16 @@ export async function createS3Target(options: TargetOptions, second: "node" | "d
   const s3 = await startS3rver([BUCKET]);
   const workDir = await mkdtemp(join(tmpdir(), "berth-s3-target-"));
   const serve = ["serve", "--s3-bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--s3-prefix", "registry", "--host", "127.0.0.1", "--port", "0"];
-  const readable: string[] = [];
-  if (options.auth?.htpasswd !== undefined) {
-    const file = join(workDir, "htpasswd");
-    await writeFile(file, options.auth.htpasswd);
-    serve.push("--htpasswd", file);
-    readable.push(file);
-  }
-  if (options.auth?.anonymousPull) serve.push("--anonymous-pull");
-  const env = { ...process.env, NO_COLOR: "1", AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey };
+  const auth = await authLaunch(options.auth, workDir);
+  serve.push(...auth.args);
+  const readable = auth.files;
+  const env = { ...process.env, ...auth.env, NO_COLOR: "1", AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey };
   const spawnNode = () => spawn(process.execPath, [BIN, ...serve], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const spawnDeno = () => {
     const bin = denoBinary();
     if (!bin) throw new Error("s3-deno target: no deno executable");
     // Least privilege: the listen address and the S3 endpoint, the two AWS variables, no files but htpasswd.
-    const permissions = [`--allow-net=127.0.0.1:0,${new URL(s3.endpoint).host}`, "--allow-env=BERTH_*,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY", ...(readable.length ? [`--allow-read=${readable.join(",")}`] : [])];
+    const permissions = [`--allow-net=127.0.0.1:0,${new URL(s3.endpoint).host}`, "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY", ...(readable.length ? [`--allow-read=${readable.join(",")}`] : [])];
     return spawn(bin, ["run", "--config", DENO_CONFIG, "--no-prompt", ...permissions, MAIN, ...serve], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   };
   const children = [spawnNode(), second === "deno" ? spawnDeno() : spawnNode()];

@@ -3,15 +3,13 @@
  * workerd (Miniflare) with a local R2 bucket, configured through vars like wrangler.toml's.
  */
 import { startWorker } from "../workers/bundle.ts";
+import { authVars } from "./auth-args.ts";
 import type { Target, TargetOptions } from "./index.ts";
 
 export async function createWorkerTarget(options: TargetOptions): Promise<Target> {
   const { auth } = options;
   const vars: Record<string, string | undefined> = {
-    BERTH_HTPASSWD: auth?.htpasswd,
-    BERTH_ANONYMOUS_PULL: auth?.anonymousPull ? "true" : undefined,
-    BERTH_READ_ONLY_USERS: auth?.readOnlyUsers?.join(","),
-    BERTH_REALM: auth?.realm,
+    ...authVars(auth),
     BERTH_UPLOAD_EXPIRY: options.uploadExpiryMs === undefined ? undefined : String(options.uploadExpiryMs / 1000),
     BERTH_MAX_MANIFEST_BYTES: options.maxManifestBytes === undefined ? undefined : String(options.maxManifestBytes),
   };

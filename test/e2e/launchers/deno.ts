@@ -9,7 +9,8 @@ export const launchDeno: Launcher = async (opts) => {
   const bin = denoBinary();
   if (!bin) throw new Error('[e2e] no deno executable (npm ci installs one; or set DENO_BIN)');
   const root = tempDir('deno-root');
-  const args = denoServeArgs({ root, htpasswdFile: opts.htpasswdFile, anonymousPull: opts.anonymousPull });
+  const policy = opts.policyFile ? { extraArgs: ['--policy', opts.policyFile], readable: [opts.policyFile] } : {};
+  const args = denoServeArgs({ root, htpasswdFile: opts.htpasswdFile, anonymousPull: opts.anonymousPull, ...policy });
   const d = startDaemon(bin, args, { ...process.env, NO_COLOR: '1' });
   try {
     const m = await d.waitForLine(/berth listening on (http:\/\/127\.0\.0\.1:(\d+))/, 90_000);

@@ -12,6 +12,7 @@ export const launchNode: Launcher = async (opts) => {
   const args = [BIN, 'serve', '--root', root, '--host', '127.0.0.1', '--port', '0'];
   if (opts.htpasswdFile) args.push('--htpasswd', opts.htpasswdFile);
   if (opts.anonymousPull) args.push('--anonymous-pull');
+  if (opts.policyFile) args.push('--policy', opts.policyFile);
   const d = startDaemon(process.execPath, args);
   try {
     const m = await d.waitForLine(/berth listening on (http:\/\/127\.0\.0\.1:(\d+))/, 60_000);

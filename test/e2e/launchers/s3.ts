@@ -17,6 +17,7 @@ export const launchS3: Launcher = async (opts) => {
   const args = [BIN, 'serve', '--s3-bucket', BUCKET, '--s3-endpoint', s3.endpoint, '--host', '127.0.0.1', '--port', '0'];
   if (opts.htpasswdFile) args.push('--htpasswd', opts.htpasswdFile);
   if (opts.anonymousPull) args.push('--anonymous-pull');
+  if (opts.policyFile) args.push('--policy', opts.policyFile);
   const env = { ...process.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey };
   const daemons: Daemon[] = [startDaemon(process.execPath, args, env), startDaemon(process.execPath, args, env)];
   let proxy: Server | undefined;
