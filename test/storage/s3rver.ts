@@ -1,8 +1,8 @@
 /**
  * A real S3-compatible server for tests: the npm package s3rver in a child process on
  * 127.0.0.1 with a free port and its data in a temp folder, stopped by its pid. Its
- * credentials are fixed (S3RVER/S3RVER). It does not implement UploadPartCopy (the store
- * then streams concat) and ignores If-None-Match.
+ * credentials are fixed (S3RVER/S3RVER). test/storage/s3rver-main.cjs fixes where it differs
+ * from S3 and adds UploadPartCopy in front of it. It ignores If-None-Match.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
@@ -22,12 +22,12 @@ export interface RunningS3rver {
   close(): Promise<void>;
 }
 
-export async function startS3rver(buckets: string[] = ["berth-test"]): Promise<RunningS3rver> {
+/** With `copy: false`, UploadPartCopy answers NotImplemented, as s3rver itself does. */
+export async function startS3rver(buckets: string[] = ["berth-test"], { copy = true } = {}): Promise<RunningS3rver> {
   const dir = await mkdtemp(join(tmpdir(), "berth-s3rver-"));
-  const args = [BIN, "-d", join(dir, "data"), "-a", "127.0.0.1", "-p", "0", "--no-vhost-buckets", ...(process.env.BERTH_S3RVER_LOGS ? [] : ["--silent"])];
-  for (const bucket of buckets) args.push("--configure-bucket", bucket);
+  const args = [BIN, join(dir, "data"), ...buckets];
   // s3rver makes continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider.
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_S3RVER_COPY: copy ? "1" : "0" } });
   try {
     const port = await waitForLine(child, /S3rver listening on [\d.]+:(\d+)/, "s3rver", 30_000);
     return { endpoint: `http://127.0.0.1:${port}`, buckets, close: () => stopAndClean(child, dir) };
