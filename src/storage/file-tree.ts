@@ -1,4 +1,5 @@
 import { concatStreams, streamOf } from "../streams.ts";
+import { SortedDirectories } from "./sorted-dirs.ts";
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "./blob-store.ts";
 
 /**
@@ -64,11 +65,6 @@ export interface FileStat {
 const KEY = /^[A-Za-z0-9_][A-Za-z0-9._:+=-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._:+=-]*)*$/;
 const TEMP_DIR = ".tmp"; // cannot collide with a key: keys never start with "."
 const STALE_TEMP_MS = 60 * 60 * 1000;
-// Directory listings worth caching (big ones: a catalog, a repository's tags), how long a
-// directory must have been unchanged before its listing is trusted, and the cache's bound.
-const CACHE_MIN_ENTRIES = 256;
-const STILL_MS = 2_000;
-const CACHE_MAX_ENTRIES = 2_000_000;
 
 /**
  * A BlobStore on a filesystem: one file per key under `root`, the same layout on every
@@ -77,14 +73,15 @@ const CACHE_MAX_ENTRIES = 2_000_000;
  * object, and concurrent writers of the same key simply replace each other.
  */
 export class FileTreeStore implements BlobStore {
-  /** Sorted listings of big, still directories, by path (see sortedEntries); only saves readDirs. */
-  private readonly listings = new Map<string, { mtimeMs: number; entries: SortedEntry[] }>();
-  private cachedEntries = 0;
+  /** Directory entries in key order, for listings (src/storage/sorted-dirs.ts). */
+  private readonly dirs: SortedDirectories;
 
   constructor(
     readonly root: string,
     private readonly fs: FileSystem,
-  ) {}
+  ) {
+    this.dirs = new SortedDirectories(fs);
+  }
 
   async head(key: string): Promise<ObjectInfo | null> {
     const info = await this.fs.stat(this.path(key)).catch(this.ifMissing(null));
@@ -209,7 +206,7 @@ export class FileTreeStore implements BlobStore {
    */
   private async walk(dir: string[], leaf: string, startAfter: string | undefined, into: string[], want: number): Promise<void> {
     const here = dir.length === 0 ? "" : `${dir.join("/")}/`;
-    const entries = await this.sortedEntries(dir);
+    const entries = (await this.dirs.entries(this.fs.join(this.root, ...dir))).filter((entry) => !(dir.length === 0 && entry.name === TEMP_DIR));
     // Skip to the first entry whose keys can come after startAfter (binary search on sort keys).
     let index = 0;
     if (startAfter !== undefined && startAfter.startsWith(here)) {
@@ -236,47 +233,4 @@ export class FileTreeStore implements BlobStore {
       else if (startAfter === undefined || here + entry.name > startAfter) into.push(here + entry.name);
     }
   }
-
-  /**
-   * The entries of a directory sorted as their keys sort. Cached per directory while its
-   * mtime stays what it was, and only for a directory that had been still for a while when
-   * read: a change within the clock tick of the reading would not move the mtime (the
-   * racy-git rule). A cache miss costs a readDir, never a wrong answer.
-   */
-  private async sortedEntries(dir: string[]): Promise<SortedEntry[]> {
-    const path = this.fs.join(this.root, ...dir);
-    const before = Date.now();
-    const stat = await this.fs.stat(path).catch(this.ifMissing(null));
-    if (!stat) return [];
-    const cached = this.listings.get(path);
-    if (cached && stat.mtimeMs !== undefined && cached.mtimeMs === stat.mtimeMs) {
-      this.listings.delete(path); // refresh its place: the map is kept in least-recently-used order
-      this.listings.set(path, cached);
-      return cached.entries;
-    }
-    const entries = (await this.fs.readDir(path).catch(this.ifMissing([])))
-      .filter((entry) => (entry.isDirectory || entry.isFile) && !(dir.length === 0 && entry.name === TEMP_DIR))
-      .map((entry) => ({ name: entry.name, isDirectory: entry.isDirectory, sortKey: entry.isDirectory ? `${entry.name}/` : entry.name }))
-      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-    if (stat.mtimeMs !== undefined && before - stat.mtimeMs > STILL_MS && entries.length >= CACHE_MIN_ENTRIES) this.remember(path, stat.mtimeMs, entries);
-    return entries;
-  }
-
-  private remember(path: string, mtimeMs: number, entries: SortedEntry[]): void {
-    this.listings.delete(path);
-    this.listings.set(path, { mtimeMs, entries });
-    this.cachedEntries += entries.length;
-    for (const [oldest, listing] of this.listings) {
-      if (this.cachedEntries <= CACHE_MAX_ENTRIES) break;
-      this.listings.delete(oldest);
-      this.cachedEntries -= listing.entries.length;
-    }
-  }
-}
-
-interface SortedEntry {
-  name: string;
-  isDirectory: boolean;
-  /** How the entry's keys sort among its siblings': a directory `d` as `d/`. */
-  sortKey: string;
 }

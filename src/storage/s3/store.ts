@@ -70,8 +70,13 @@ export class S3Store implements BlobStore {
     }
     const response = await this.client.get(this.prefix + key, range);
     if (!response) return null;
-    const whole = response.status === 206 ? /\/(\d+)$/.exec(response.headers.get("content-range") ?? "")?.[1] : response.headers.get("content-length");
-    return { size: Number(whole), body: response.body ?? streamOf(new Uint8Array(0)) };
+    const whole = Number(response.status === 206 ? /\/(\d+)$/.exec(response.headers.get("content-range") ?? "")?.[1] : response.headers.get("content-length"));
+    // A server that ignored the Range header sent the whole object: never pass that off as the range.
+    if (range && response.status !== 206 && !(range.offset === 0 && range.length === whole)) {
+      await response.body?.cancel();
+      throw new Error(`S3 answered ${response.status} without the range asked for ${key}`);
+    }
+    return { size: whole, body: response.body ?? streamOf(new Uint8Array(0)) };
   }
 
   async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, options?: PutOptions): Promise<number> {
