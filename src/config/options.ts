@@ -45,7 +45,7 @@ export const OPTIONS: OptionSpec[] = [
   // storage
   { key: "storage.root", kind: "string", flag: "root", env: "BERTH_ROOT", default: "./data", arg: "DIR", commands: ["serve", "gc", "du"], help: "storage folder" },
   { key: "storage.partSize", kind: "bytes", env: "BERTH_PART_SIZE", default: 5 * 1024 * 1024, arg: "SIZE", help: "object stores (R2, S3): part size for bodies going up in parts, at least 5MiB" },
-  { key: "storage.s3.bucket", kind: "string", flag: "s3-bucket", env: "BERTH_S3_BUCKET", arg: "NAME", help: "store everything in this S3 bucket instead of --root (several processes may share it)" },
+  { key: "storage.s3.bucket", kind: "string", flag: "s3-bucket", env: "BERTH_S3_BUCKET", arg: "NAME", help: "store everything in this S3 bucket instead of --root (several processes may share it; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)" },
   { key: "storage.s3.endpoint", kind: "string", flag: "s3-endpoint", env: "BERTH_S3_ENDPOINT", arg: "URL", help: "S3-compatible endpoint, path-style (MinIO, Ceph, R2); default AWS" },
   { key: "storage.s3.region", kind: "string", flag: "s3-region", env: "BERTH_S3_REGION", default: "us-east-1", arg: "REGION", help: "S3 region (R2: auto)" },
   { key: "storage.s3.prefix", kind: "string", flag: "s3-prefix", env: "BERTH_S3_PREFIX", default: "", arg: "PREFIX", help: "keep every key under this prefix in the bucket" },
