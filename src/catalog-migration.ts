@@ -9,6 +9,7 @@
  */
 import type { Context } from "./context.ts";
 import { catalogKey, LEGACY_CATALOG_PREFIX, LEGACY_CATALOG_SUFFIX } from "./paths.ts";
+import { readBytes } from "./streams.ts";
 
 const done = new WeakMap<Context, Promise<void>>();
 
@@ -29,7 +30,9 @@ async function moveLegacyKeys(ctx: Context): Promise<void> {
     for (const key of page.keys) {
       if (key.endsWith(LEGACY_CATALOG_SUFFIX)) {
         const name = key.slice(LEGACY_CATALOG_PREFIX.length, -LEGACY_CATALOG_SUFFIX.length);
-        if (!(await ctx.store.head(catalogKey(name)))) await ctx.store.put(catalogKey(name), new Uint8Array(0));
+        // The marker's bytes move too (newer markers hold the last push time).
+        const marker = await ctx.store.get(key);
+        if (marker && !(await ctx.store.head(catalogKey(name)))) await ctx.store.put(catalogKey(name), await readBytes(marker));
       }
       await ctx.store.delete(key);
     }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FsStore } from "../runtimes/node/fs-store.ts";
 import { createRegistry, MemoryStore, type BlobStore } from "../src/index.ts";
+import { readBytes } from "../src/streams.ts";
 import { pushImage } from "./http/helpers.ts";
 import type { Target } from "./targets/index.ts";
 
@@ -23,9 +24,10 @@ function targetOn(store: BlobStore): Target {
 async function legacyStore(store: BlobStore): Promise<void> {
   const target = targetOn(store);
   for (const name of NAMES) await pushImage(target, name, "v1");
-  for (const name of NAMES) {
+  for (const [i, name] of NAMES.entries()) {
     await store.delete(`repositories-index/${name}+`);
-    await store.put(`catalog/${name}/_repo`, new Uint8Array(0));
+    // Older markers are empty, newer ones hold bytes (the last push time): both must survive.
+    await store.put(`catalog/${name}/_repo`, i % 2 ? new TextEncoder().encode(`{"marker":"${name}"}`) : new Uint8Array(0));
   }
   expect((await store.list("repositories-index/")).keys).toEqual([]);
 }
@@ -59,6 +61,8 @@ for (const [label, make] of [
         expect(res.status).toBe(200);
         expect(await res.json()).toEqual({ name: "lib/alpine", tags: ["v1"] });
         expect((await store.list("repositories-index/")).keys).toEqual(NAMES.map((name) => `repositories-index/${name}+`).sort());
+        const moved = await store.get("repositories-index/a-b+");
+        expect(new TextDecoder().decode(await readBytes(moved!))).toBe('{"marker":"a-b"}');
       } finally {
         await done();
       }
