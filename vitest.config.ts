@@ -6,6 +6,8 @@ const E2E = ["test/e2e/**/*.test.ts", "test/**/*.e2e.test.ts"];
 
 export default defineConfig({
   test: {
+    // bin/berth.mjs (node target, e2e, package test) runs dist/: build it from the sources first.
+    globalSetup: ["./test/build-dist.ts"],
     projects: [
       {
         extends: true,

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// The `berth` command. Berth ships TypeScript sources; tsx compiles them on load.
-import { register } from "tsx/esm/api";
+// The `berth` command: the compiled Node runtime in dist/, plain JavaScript with no loader.
+// `npm run build` writes dist/; `npm ci` in a checkout and `npm pack` run it (the prepare script).
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../runtimes/node/cli.ts");
+const CLI = new URL("../dist/runtimes/node/cli.js", import.meta.url);
+if (!existsSync(CLI)) {
+  console.error("berth: dist/ is missing; in a git checkout run `npm ci` or `npm run build` first");
+  process.exit(1);
+}
+const { main } = await import(CLI.href);
 main(process.argv.slice(2)).catch((error) => {
   console.error(`berth: ${error instanceof Error ? error.message : error}`);
   process.exit(1);

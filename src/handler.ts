@@ -1,5 +1,6 @@
 import { Router, type IRequest, type RouteEntry } from "itty-router";
 import { createContext, type Context } from "./context.ts";
+import { withCors } from "./cors.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
 import type { RegistryOptions } from "./options.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
@@ -11,6 +12,7 @@ import { registerTagRoutes } from "./routes/tags.ts";
 import { registerTokenRoutes } from "./routes/token.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { accessOf, compileRows, matchRow, RouteTable, type CompiledRow } from "./routing.ts";
+import { registerUiRoutes } from "./ui/routes.ts";
 
 export interface Registry {
   fetch(request: Request): Promise<Response>;
@@ -31,6 +33,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   registerTagRoutes(table, ctx);
   registerReferrerRoutes(table, ctx);
   registerTokenRoutes(table, ctx);
+  if (options.ui !== false) registerUiRoutes(table, ctx);
 
   const rows = compileRows(table.rows, (row) => row.handler);
   const notFound: RouteEntry = ["ALL", /^/, [noSuchEndpoint], "*"] as unknown as RouteEntry;
@@ -45,7 +48,8 @@ export function createRegistry(options: RegistryOptions): Registry {
       },
     ],
   });
-  return { fetch: (request) => router.fetch(request) as Promise<Response>, reload: () => ctx.reloadAuth() };
+  const fetch = withCors(options.corsOrigins ?? [], (request) => router.fetch(request) as Promise<Response>);
+  return { fetch, reload: () => ctx.reloadAuth() };
 }
 
 /**

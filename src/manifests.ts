@@ -37,6 +37,8 @@ export interface Revision {
   artifactType?: string;
   annotations?: Record<string, string>;
   subject?: string;
+  /** When this manifest was last pushed (ISO 8601). Absent in data written before Berth kept it. */
+  pushedAt?: string;
 }
 
 const invalid = (message: string, detail?: unknown) => new RegistryError("MANIFEST_INVALID", detail ?? null, { message });

@@ -82,6 +82,10 @@ export interface RegistryOptions {
   uploadExpiryMs?: number;
   /** Largest accepted manifest in bytes. Default 4 MiB; larger gets 413. */
   maxManifestBytes?: number;
+  /** Serve the web UI (`/`, `/ui/`) and its JSON API (`/api/ui/`). Default true. */
+  ui?: boolean;
+  /** Origins (or "*") whose web pages may call the registry; CORS is off when empty. */
+  corsOrigins?: string[];
   /** Lets runtimes keep background work (hooks, cleanup) alive, e.g. Workers' ctx.waitUntil. */
   waitUntil?: (promise: Promise<unknown>) => void;
 }

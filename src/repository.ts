@@ -23,6 +23,23 @@ export async function markRepository(ctx: Context, name: string): Promise<void> 
   if (!(await ctx.store.head(catalogKey(name)))) await ctx.store.put(catalogKey(name), new Uint8Array(0));
 }
 
+/** Marks the repository and remembers its last manifest push (the UI's "last pushed"). */
+export async function touchRepository(ctx: Context, name: string, pushedAt: string): Promise<void> {
+  await writeJson(ctx, catalogKey(name), { pushedAt });
+}
+
+/** When a manifest was last pushed to the repository; null for older data (an empty marker). */
+export async function readRepositoryPushedAt(ctx: Context, name: string): Promise<string | null> {
+  const text = await readText(ctx, catalogKey(name));
+  if (!text) return null;
+  try {
+    const pushedAt = (JSON.parse(text) as { pushedAt?: unknown }).pushedAt;
+    return typeof pushedAt === "string" ? pushedAt : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function repositoryExists(ctx: Context, name: string): Promise<boolean> {
   if (await ctx.store.head(catalogKey(name))) return true;
   await migrateCatalog(ctx); // stored before the index moved? (once per process, then free)

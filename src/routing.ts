@@ -57,9 +57,16 @@ export class RouteTable {
   readonly delete = this.adder("DELETE");
 
   private adder(method: Method): RowAdder {
-    return ((pattern: string, second: RouteHandler | { access: AccessRule }, third?: RouteHandler) => {
-      const handler = typeof second === "function" ? second : third!;
+    return ((pattern: string, second: RouteHandler | { access: AccessRule }, third?: RouteHandler, ...rest: unknown[]) => {
+      const handler = typeof second === "function" ? second : third;
       const access = typeof second === "function" ? undefined : second.access;
+      // Fail at startup, not per request: one handler per row, access derived or given.
+      if (typeof handler !== "function" || (typeof second === "function" && third !== undefined) || rest.length) {
+        throw new Error(`route ${method} ${pattern}: expected (pattern, handler) or (pattern, { access }, handler); access is not a middleware`);
+      }
+      if (access === undefined && !pattern.includes(":name")) {
+        throw new Error(`route ${method} ${pattern}: no :name to derive its access from; give { access: "none" | "authenticated" | (request) => Access }`);
+      }
       this.rows.push({ method, pattern, handler, ...(access && { access }) });
       return this;
     }) as RowAdder;

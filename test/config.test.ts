@@ -108,6 +108,22 @@ describe("configuration errors name their source", () => {
     await expect(registryOptionsFrom(fromArgv(["serve", "--anonymous-pull"]), { store, readText })).rejects.toThrow("--anonymous-pull needs users: give --htpasswd FILE");
     await expect(registryOptionsFrom(fromArgv(["serve", "--read-only", "ann"]), { store, readText })).rejects.toThrow("--read-only needs users");
   });
+
+  it("web UI and CORS: --no-ui, BERTH_UI, --cors-origins; an origin with a path stops the start", async () => {
+    const store = new MemoryStore();
+    const readText = async () => "";
+    expect(fromArgv(["serve"]).ui.enabled).toBe(true);
+    expect(fromArgv(["serve"]).cors.origins).toEqual([]);
+    expect(fromArgv(["serve", "--no-ui"]).ui.enabled).toBe(false);
+    expect(fromArgv(["serve"], { BERTH_UI: "false" }).ui.enabled).toBe(false);
+    expect(fromArgv(["serve"], {}, "ui:\n  enabled: false\n").ui.enabled).toBe(false);
+    const cors = fromArgv(["serve"], { BERTH_CORS_ORIGINS: "https://ui.example.com,http://127.0.0.1:8080" });
+    expect(cors.cors.origins).toEqual(["https://ui.example.com", "http://127.0.0.1:8080"]);
+    const options = await registryOptionsFrom(fromArgv(["serve", "--no-ui", "--cors-origins", "*"]), { store, readText });
+    expect([options.ui, options.corsOrigins]).toEqual([false, ["*"]]);
+    await expect(registryOptionsFrom(fromArgv(["serve", "--cors-origins", "https://ui.example.com/app"]), { store, readText }))
+      .rejects.toThrow("--cors-origins (cors.origins): not an origin like https://ui.example.com or *: https://ui.example.com/app");
+  });
 });
 
 describe("the berth command", () => {

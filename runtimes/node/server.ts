@@ -41,7 +41,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // docker, podman and skopeo: 90 s). A server that closes first races a client reusing the
   // connection, which then sees "socket hang up" for a request it just sent (the benchmark
   // met this after a 30 s idle gap; distribution never closes idle connections).
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1000 }, toRequestListener(registry.fetch, options.accessLog));
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1000 }, toRequestListener((request) => registry.fetch(request), options.accessLog));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(wanted, host, resolve);

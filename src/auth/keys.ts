@@ -95,6 +95,7 @@ export class KeyRing {
   private signingKey?: Promise<SigningKey>;
   private known = new Map<string, SigningKey>();
   private lastListed = 0;
+  private relisting?: Promise<void>;
 
   constructor(private store: BlobStore, private configured?: string) {}
 
@@ -107,13 +108,22 @@ export class KeyRing {
     return this.signingKey;
   }
 
-  /** The public key for `kid`; an unknown kid re-reads the store at most every 10 s (another process's key). */
+  /**
+   * The public key for `kid`. An unknown kid re-reads the store (another process may have just
+   * written its key), at most once a second: callers in between wait for the next re-read, so
+   * random kids cannot make the store list on every request.
+   */
   async verificationKey(kid: string): Promise<CryptoKey | null> {
     await this.signing();
     const known = this.known.get(kid);
     if (known) return known.publicKey;
-    if (this.configured || Date.now() - this.lastListed < 10_000) return null;
-    await this.loadStored();
+    if (this.configured) return null;
+    this.relisting ??= (async () => {
+      const wait = this.lastListed + 1000 - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await this.loadStored();
+    })().finally(() => (this.relisting = undefined));
+    await this.relisting;
     return this.known.get(kid)?.publicKey ?? null;
   }
 

@@ -7,7 +7,7 @@
  * policy does not allow — a clear answer, not a loop of challenges.
  */
 import { RegistryError } from "../errors.ts";
-import type { Access, Scope } from "../routing.ts";
+import type { Scope } from "../routing.ts";
 import type { AuthStateHolder, AuthState } from "./auth-state.ts";
 import type { Authorizer, Grant } from "./authorizer.ts";
 import { parseBasicAuth } from "./basic.ts";
@@ -95,4 +95,3 @@ function grantOf(user: string | null, allows: Allows, pullable: Allows): Grant {
 const denied = (user: string, scopes: Scope[]) =>
   new RegistryError("DENIED", { user, access: scopes });
 
-export type { Access };

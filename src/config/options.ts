@@ -75,6 +75,9 @@ export const OPTIONS: OptionSpec[] = [
   { key: "auth.token.service", kind: "string", flag: "token-service", env: "BERTH_TOKEN_SERVICE", default: "berth", arg: "NAME", help: "service named in challenges, aud of tokens" },
   { key: "auth.token.realm", kind: "string", flag: "token-realm", env: "BERTH_TOKEN_REALM", arg: "URL", help: "token endpoint URL in challenges (default: <request origin>/auth/token; set it behind a proxy)" },
   { key: "auth.token.trust", kind: "object", check: checkTrust, help: "external token servers to trust: a list of {issuer, service, keys (PEM/JWK/JWKS text) or keysFile}" },
+  // web UI and browsers
+  { key: "ui.enabled", kind: "boolean", flag: "ui", env: "BERTH_UI", default: true, help: "serve the web UI at / and /ui/ and its JSON API at /api/ui/ (--no-ui to turn off)" },
+  { key: "cors.origins", kind: "list", flag: "cors-origins", env: "BERTH_CORS_ORIGINS", default: [], arg: "ORIGINS", help: "comma-separated origins other web apps may call the API from (* for any); none by default" },
 ];
 
 function checkPolicy(value: unknown, source: string): unknown {

@@ -4,6 +4,7 @@
  * once, including the checks that stop a bad configuration at startup.
  */
 import { buildState } from "../auth/auth-state.ts";
+import { invalidCorsOrigins } from "../cors.ts";
 import { importPublicKeys, importSigningKey } from "../auth/keys.ts";
 import type { HasherFactory } from "../hashing.ts";
 import type { AuthOptions, RegistryOptions } from "../options.ts";
@@ -21,12 +22,16 @@ export interface RuntimeParts {
 }
 
 export async function registryOptionsFrom(config: Config, runtime: RuntimeParts): Promise<RegistryOptions> {
+  const badOrigins = invalidCorsOrigins(config.cors.origins);
+  if (badOrigins.length) throw new ConfigError(`--cors-origins (cors.origins): not an origin like https://ui.example.com or *: ${badOrigins.join(", ")}`);
   return {
     store: runtime.store,
     hasher: runtime.hasher,
     waitUntil: runtime.waitUntil,
     uploadExpiryMs: config.uploads.expiry,
     maxManifestBytes: config.manifests.maxBytes,
+    ui: config.ui.enabled,
+    corsOrigins: config.cors.origins,
     auth: await authOptionsFrom(config.auth, runtime.readText),
   };
 }

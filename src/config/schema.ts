@@ -25,6 +25,8 @@ export interface Config {
   server: { host: string; port: number; accessLog: boolean };
   uploads: { /** ms */ expiry: number };
   manifests: { maxBytes: number };
+  ui: { enabled: boolean };
+  cors: { origins: string[] };
   auth: {
     htpasswd?: FileRef;
     policy?: DocumentRef;

@@ -7,13 +7,13 @@ import { RegistryError } from "../errors.ts";
 import { checkReferences, parseManifest, readRevision, type Revision } from "../manifests.ts";
 import { blobKey, referrerKey, revisionKey, tagKey, tagsPrefix } from "../paths.ts";
 import { validateTag } from "../reference.ts";
-import { listAll, markRepository, readText, writeJson } from "../repository.ts";
+import { listAll, readText, touchRepository, writeJson } from "../repository.ts";
 import { contentHeaders, decodeParam, nameOf } from "../routing.ts";
 import { readBytes, readLimited } from "../streams.ts";
 
 const MANIFEST = "/v2/:name+/manifests/:reference";
 
-type Reference = { tag: string; digest?: undefined } | { tag?: undefined; digest: Digest };
+export type Reference = { tag: string; digest?: undefined } | { tag?: undefined; digest: Digest };
 
 function referenceOf(request: IRequest): Reference {
   const text = decodeParam(request.params.reference ?? "");
@@ -53,11 +53,12 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
       artifactType: manifest.artifactType,
       annotations: manifest.annotations,
       subject: manifest.subject?.value,
+      pushedAt: new Date().toISOString(),
     };
     await writeJson(ctx, revisionKey(name, digest), revision);
     if (manifest.subject) await writeJson(ctx, referrerKey(name, manifest.subject, digest), { digest: digest.value });
     if (reference.tag) await writeJson(ctx, tagKey(name, reference.tag), { digest: digest.value, ...revision } satisfies TagLink);
-    await markRepository(ctx, name);
+    await touchRepository(ctx, name, revision.pushedAt!);
 
     ctx.emit("onManifestPushed", { name, reference: reference.tag ?? digest.value, digest: digest.value, mediaType: manifest.mediaType });
     const headers = new Headers({ Location: `/v2/${name}/manifests/${digest.value}`, "Docker-Content-Digest": digest.value });
@@ -80,7 +81,7 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
 }
 
 /** A manifest's bytes: small (the PUT limit), immutable by digest, so served from a cache when warm. */
-async function readManifestBytes(ctx: Context, digest: Digest): Promise<Uint8Array<ArrayBuffer>> {
+export async function readManifestBytes(ctx: Context, digest: Digest): Promise<Uint8Array<ArrayBuffer>> {
   const cached = ctx.manifestBytes.get(digest.value);
   if (cached) return cached;
   const object = await ctx.store.get(blobKey(digest));
@@ -95,9 +96,9 @@ async function readManifestBytes(ctx: Context, digest: Digest): Promise<Uint8Arr
  * the tag and deletes remove tags before the revision, so a tag that exists names a
  * manifest that exists, and a pull by tag reads one small object instead of two.
  */
-type TagLink = Revision & { digest: string };
+export type TagLink = Revision & { digest: string };
 
-async function resolveManifest(ctx: Context, name: string, reference: Reference): Promise<{ digest: Digest; revision: Revision }> {
+export async function resolveManifest(ctx: Context, name: string, reference: Reference): Promise<{ digest: Digest; revision: Revision }> {
   if (reference.digest === undefined) {
     const text = await readText(ctx, tagKey(name, reference.tag));
     if (text === null) throw new RegistryError("MANIFEST_UNKNOWN", { name, tag: reference.tag });

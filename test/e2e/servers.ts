@@ -23,6 +23,10 @@ export interface ServerOptions {
   anonymousPull?: boolean;
   /** With htpasswd: the access policy file (YAML/JSON). */
   policyFile?: string;
+  /** More BERTH_* settings (e.g. BERTH_READ_ONLY_USERS): environment on Node and Deno, --var on Workers. */
+  env?: Record<string, string>;
+  /** Node only: serve this storage folder instead of a fresh one. */
+  root?: string;
 }
 
 export interface RunningServer {

@@ -5,6 +5,7 @@
  * (`*` one component, `**` any), and reloading htpasswd and policy (changed files, SIGHUP,
  * a broken file keeps the old).
  */
+import { createPublicKey } from "node:crypto";
 import { expect, it } from "vitest";
 import { describeTargets, useTarget } from "../targets/index.ts";
 import { expectError, expectStatus, pushImage, uniqueName } from "./helpers.ts";
@@ -75,6 +76,29 @@ describeTargets("auth tokens: verification (configured signing key)", (kind) => 
   });
 }, ["htpasswd"]);
 
+describeTargets("auth tokens: a trusted external issuer (auth.token.trust)", (kind) => {
+  const corp = makeKey();
+  const publicPem = createPublicKey(corp.key).export({ type: "spki", format: "pem" }) as string;
+  const target = useTarget(kind, { auth: { htpasswd: HTPASSWD, policy: EXAMPLE_POLICY, token: { trust: [{ issuer: "corp-auth", service: "registry.corp", keys: publicPem }] } } });
+
+  it("its tokens are taken as they say (even for a user Berth does not know); wrong aud or key -> invalid_token", async () => {
+    const name = `team/${uniqueName()}`;
+    const access = [{ type: "repository", name, actions: ["pull", "push"] }];
+    const token = mint(corp.key, claims("ci-bot", access, { iss: "corp-auth", aud: "registry.corp" }));
+    await pushImage(as(target(), bearer(token)), name, "v1");
+    const wrongAud = await as(target(), bearer(mint(corp.key, claims("ci-bot", access, { iss: "corp-auth", aud: "berth" })))).fetch(`/v2/${name}/manifests/v1`);
+    expect(challengeOf(wrongAud).error).toBe("invalid_token");
+    await wrongAud.body?.cancel();
+    const wrongKey = await as(target(), bearer(mint(OTHER_KEY.key, claims("ci-bot", access, { iss: "corp-auth", aud: "registry.corp" })))).fetch(`/v2/${name}/manifests/v1`);
+    expect(challengeOf(wrongKey).error).toBe("invalid_token");
+    await wrongKey.body?.cancel();
+    const readOnly = mint(corp.key, claims("ci-bot", [{ type: "repository", name, actions: ["pull"] }], { iss: "corp-auth", aud: "registry.corp" }));
+    const push = await as(target(), bearer(readOnly)).fetch(`/v2/${name}/blobs/uploads/`, { method: "POST" });
+    expect(challengeOf(push).error).toBe("insufficient_scope");
+    await push.body?.cancel();
+  });
+}, ["htpasswd"]);
+
 describeTargets("auth policy: catalog and globs", (kind) => {
   const POLICY = `${EXAMPLE_POLICY}  - repositories: ["single/*", "apps/*-ci"]
     users: [bob]
@@ -141,12 +165,38 @@ describeTargets("auth reload", (kind) => {
     expect(await status(basic("carol"))).toBe(200);
   });
 
-  it("a policy change takes effect without a restart (SIGHUP re-reads now)", async () => {
+  it("narrowing the policy ends what a token already issued could do, before it expires", async () => {
+    const name = `team/${uniqueName()}`;
+    const token = (await getToken(target(), [`repository:${name}:pull,push`], basic("alice"))).token;
+    const post = async () => {
+      const res = await as(target(), bearer(token)).fetch(`/v2/${name}/blobs/uploads/`, { method: "POST" });
+      await res.body?.cancel();
+      return res.status;
+    };
+    expect(await post()).toBe(202);
+    await target().writeAuthFile!("policy", EXAMPLE_POLICY.replace('["public/**", "team/**"]', '["public/**"]'));
+    await waitFor(async () => (await post()) === 403);
+  });
+}, ["htpasswd", "authReload"]);
+
+describeTargets("auth reload on SIGHUP", (kind) => {
+  // Files are checked only hourly here: what changes in the test is SIGHUP's doing.
+  const target = useTarget(kind, { auth: { htpasswd: HTPASSWD, policy: EXAMPLE_POLICY, reload: { intervalMs: 3_600_000 } } });
+
+  it("a policy change waits for SIGHUP, then takes effect without a restart", async () => {
     const name = `team/${uniqueName()}`;
     const carol = as(target(), basic("carol"));
-    await expectError(await carol.fetch(`/v2/${name}/blobs/uploads/`, { method: "POST" }), 403, "DENIED");
+    const post = async () => {
+      const res = await carol.fetch(`/v2/${name}/blobs/uploads/`, { method: "POST" });
+      await res.body?.cancel();
+      return res.status;
+    };
+    expect(await post()).toBe(403);
     await target().writeAuthFile!("policy", `${EXAMPLE_POLICY}  - repositories: ["team/**"]\n    users: [carol]\n    actions: [push]\n`);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await post(), "before SIGHUP").toBe(403);
     await target().hangUp!();
-    await waitFor(async () => (await carol.fetch(`/v2/${name}/blobs/uploads/`, { method: "POST" })).status === 202);
+    for (let i = 0; i < 20 && (await post()) !== 202; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await post()).toBe(202);
   });
 }, ["htpasswd", "authReload"]);

@@ -224,7 +224,7 @@ describeTargets("errors", (kind, caps) => {
   for (const [method, path] of [
     ["GET", "/v3/"],
     ["GET", "/v2/name/unknown-endpoint"],
-    ["GET", "/"],
+    ["GET", "/nothing-here"], // "/" is the web UI
     ["GET", "/v2/name/tags/list/extra"],
   ] as const) {
     it(`${method} ${path} (no such route) -> 404 with an OCI error body`, async () => {

@@ -13,6 +13,9 @@ export interface TargetOptions {
   hooks?: RegistryHooks;
   uploadExpiryMs?: number;
   maxManifestBytes?: number;
+  /** The web UI on or off (--no-ui) and CORS origins (--cors-origins). */
+  ui?: boolean;
+  corsOrigins?: string[];
 }
 
 export interface Target {
@@ -49,6 +52,8 @@ export interface Capabilities {
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
   socket: boolean;
+  /** ui and corsOrigins. */
+  uiOptions: boolean;
 }
 
 interface TargetKind {
@@ -70,6 +75,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: true,
       socket: false,
+      uiOptions: true,
     },
     create: async (options) => (await import("./in-process.ts")).createInProcessTarget(options),
   },
@@ -84,6 +90,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: false,
       forgedContentLength: false,
       socket: true,
+      uiOptions: true,
     },
     create: async (options) => (await import("./node.ts")).createNodeTarget(options),
   },
@@ -99,6 +106,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: false,
       forgedContentLength: false,
       socket: true,
+      uiOptions: false,
     },
     create: async (options) => (await import("./deno.ts")).createDenoTarget(options),
   },
@@ -144,6 +152,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      uiOptions: false,
     },
     create: async (options) => (await import("./worker.ts")).createWorkerTarget(options),
   },
@@ -179,6 +188,7 @@ export async function createTarget(kind: string, options: TargetOptions = {}): P
     auth.authorize && !caps.customAuthorizer && "auth.authorize",
     options.hooks && !caps.hooks && "hooks",
     (options.uploadExpiryMs !== undefined || options.maxManifestBytes !== undefined) && !caps.limits && "limits",
+    (options.ui !== undefined || options.corsOrigins) && !caps.uiOptions && "ui/corsOrigins",
   ].filter(Boolean);
   if (unsupported.length) throw new Error(`target ${kind} cannot be configured with ${unsupported.join(", ")}`);
   return entry.create(options);

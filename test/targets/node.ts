@@ -21,6 +21,8 @@ export async function createNodeTarget(options: TargetOptions): Promise<Target> 
   const args = [BIN, "serve", "--root", rootDir, "--host", "127.0.0.1", "--port", "0"];
   const auth = await authLaunch(options.auth, workDir);
   args.push(...auth.args);
+  if (options.ui === false) args.push("--no-ui");
+  if (options.corsOrigins) args.push("--cors-origins", options.corsOrigins.join(","));
 
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...auth.env } });
   try {

@@ -11,7 +11,7 @@ export const launchDeno: Launcher = async (opts) => {
   const root = tempDir('deno-root');
   const policy = opts.policyFile ? { extraArgs: ['--policy', opts.policyFile], readable: [opts.policyFile] } : {};
   const args = denoServeArgs({ root, htpasswdFile: opts.htpasswdFile, anonymousPull: opts.anonymousPull, ...policy });
-  const d = startDaemon(bin, args, { ...process.env, NO_COLOR: '1' });
+  const d = startDaemon(bin, args, { ...process.env, ...opts.env, NO_COLOR: '1' });
   try {
     const m = await d.waitForLine(/berth listening on (http:\/\/127\.0\.0\.1:(\d+))/, 90_000);
     const url = m[1]!;

@@ -20,6 +20,7 @@ export const launchWorker: Launcher = async (opts) => {
   if (opts.htpasswdFile) args.push('--var', `BERTH_HTPASSWD:${readFileSync(opts.htpasswdFile, 'utf8')}`);
   if (opts.anonymousPull) args.push('--var', 'BERTH_ANONYMOUS_PULL:true');
   if (opts.policyFile) args.push('--var', `BERTH_POLICY:${readFileSync(opts.policyFile, 'utf8')}`);
+  for (const [key, value] of Object.entries(opts.env ?? {})) args.push('--var', `${key}:${value}`);
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', CI: 'true' };
   const d = startDaemon(process.execPath, args, env);
   try {
