@@ -27,6 +27,8 @@ export async function createS3Target(options: TargetOptions, second: "node" | "d
   const serve = ["serve", "--s3-bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--s3-prefix", "registry", "--host", "127.0.0.1", "--port", "0"];
   const auth = await authLaunch(options.auth, workDir);
   serve.push(...auth.args);
+  if (options.ui === false) serve.push("--no-ui");
+  if (options.corsOrigins) serve.push("--cors-origins", options.corsOrigins.join(","));
   const readable = auth.files;
   const env = { ...process.env, ...auth.env, NO_COLOR: "1", AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey };
   const spawnNode = () => spawn(process.execPath, [BIN, ...serve], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
