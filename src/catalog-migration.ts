@@ -8,6 +8,7 @@
  * looks again.
  */
 import type { Context } from "./context.ts";
+import type { BlobStore } from "./storage/blob-store.ts";
 import { catalogKey, LEGACY_CATALOG_PREFIX, LEGACY_CATALOG_SUFFIX } from "./paths.ts";
 import { readBytes } from "./streams.ts";
 
@@ -16,25 +17,26 @@ const done = new WeakMap<Context, Promise<void>>();
 export function migrateCatalog(ctx: Context): Promise<void> {
   let migration = done.get(ctx);
   if (!migration) {
-    migration = moveLegacyKeys(ctx);
+    migration = moveLegacyIndex(ctx.store);
     done.set(ctx, migration);
     migration.catch(() => done.delete(ctx)); // a failed run is retried by the next request
   }
   return migration;
 }
 
-async function moveLegacyKeys(ctx: Context): Promise<void> {
+/** Move every key of the first layout; garbage collection runs it before it lists repositories. */
+export async function moveLegacyIndex(store: BlobStore): Promise<void> {
   for (;;) {
-    const page = await ctx.store.list(LEGACY_CATALOG_PREFIX, { limit: 1000 });
+    const page = await store.list(LEGACY_CATALOG_PREFIX, { limit: 1000 });
     if (page.keys.length === 0) return;
     for (const key of page.keys) {
       if (key.endsWith(LEGACY_CATALOG_SUFFIX)) {
         const name = key.slice(LEGACY_CATALOG_PREFIX.length, -LEGACY_CATALOG_SUFFIX.length);
         // The marker's bytes move too (newer markers hold the last push time).
-        const marker = await ctx.store.get(key);
-        if (marker && !(await ctx.store.head(catalogKey(name)))) await ctx.store.put(catalogKey(name), await readBytes(marker));
+        const marker = await store.get(key);
+        if (marker && !(await store.head(catalogKey(name)))) await store.put(catalogKey(name), await readBytes(marker));
       }
-      await ctx.store.delete(key);
+      await store.delete(key);
     }
   }
 }

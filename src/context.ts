@@ -16,6 +16,8 @@ export interface Context {
   reloadAuth(): Promise<void>;
   uploadExpiryMs: number;
   maxManifestBytes: number;
+  /** False with `--no-delete`: manifest, tag and blob DELETEs answer 405 UNSUPPORTED. */
+  deletes: boolean;
   /** Fire a hook without letting it fail or delay the request. */
   emit<K extends keyof RegistryHooks>(hook: K, event: Parameters<NonNullable<RegistryHooks[K]>>[0]): void;
   /** Run background work (cleanup) without delaying the response. */
@@ -47,6 +49,7 @@ export function createContext(options: RegistryOptions): Context {
     reloadAuth: auth.reload,
     uploadExpiryMs: options.uploadExpiryMs ?? 24 * 60 * 60 * 1000,
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
+    deletes: options.deletes ?? true,
     emit(hook, event) {
       const listener = options.hooks?.[hook] as ((event: unknown) => unknown) | undefined;
       if (listener) background(async () => listener(event));

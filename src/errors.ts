@@ -1,8 +1,13 @@
 /**
- * The OCI error-code table (distribution-spec "Error Codes", plus Docker's
- * TOOMANYREQUESTS/UNSUPPORTED), the typed error every layer throws, and the one
- * serializer that turns it into `{"errors":[{code,message,detail}]}`.
+ * The OCI error-code table (distribution-spec "Error Codes", plus the codes distribution
+ * documents beside them: UNKNOWN, UNAVAILABLE, UNSUPPORTED, TOOMANYREQUESTS, RANGE_INVALID,
+ * PAGINATION_NUMBER_INVALID), the typed error every layer throws, and the one serializer
+ * that turns it into `{"errors":[{code,message,detail}]}`. Runtime shims answer their own
+ * errors through `errorResponse` too (exported for them).
  */
+
+/** Sent on every response, errors included (clients check it on /v2/). */
+export const API_VERSION = "registry/2.0";
 
 export const ERROR_CODES = {
   BLOB_UNKNOWN: { status: 404, message: "blob unknown to registry" },
@@ -20,9 +25,10 @@ export const ERROR_CODES = {
   DENIED: { status: 403, message: "requested access to the resource is denied" },
   UNSUPPORTED: { status: 405, message: "the operation is unsupported" },
   TOOMANYREQUESTS: { status: 429, message: "too many requests" },
-  // Not in the spec's table, but the statuses the spec prescribes need a code too.
-  RANGE_INVALID: { status: 416, message: "requested range not satisfiable" },
-  PAYLOAD_TOO_LARGE: { status: 413, message: "payload too large" },
+  // distribution's errcode/v2 extras (registry/api/errcode, registry/api/v2/errors.go).
+  UNKNOWN: { status: 500, message: "unknown error" },
+  UNAVAILABLE: { status: 503, message: "service unavailable" },
+  RANGE_INVALID: { status: 416, message: "invalid content range" },
   PAGINATION_NUMBER_INVALID: { status: 400, message: "invalid number of results requested" },
 } as const;
 
@@ -49,12 +55,11 @@ export class RegistryError extends Error {
 export function errorResponse(error: unknown, method = "GET"): Response {
   const known = error instanceof RegistryError;
   if (!known) console.error("berth: unexpected error", error);
-  const registryError = known ? error : new RegistryError("UNSUPPORTED", undefined, { status: 500, message: "internal error" });
-  const code = known ? registryError.code : "UNKNOWN";
+  const registryError = known ? error : new RegistryError("UNKNOWN", null, { message: "internal error" });
   const body = JSON.stringify({
-    errors: [{ code, message: registryError.message, detail: registryError.detail ?? null }],
+    errors: [{ code: registryError.code, message: registryError.message, detail: registryError.detail ?? null }],
   });
-  const headers = new Headers({ "Content-Type": "application/json; charset=utf-8", ...registryError.headers });
+  const headers = new Headers({ "Content-Type": "application/json; charset=utf-8", "Docker-Distribution-API-Version": API_VERSION, ...registryError.headers });
   headers.set("Content-Length", String(new TextEncoder().encode(body).byteLength));
   // HEAD responses carry the status and headers of the error but no body.
   return new Response(method === "HEAD" ? null : body, { status: registryError.status, headers });

@@ -1,8 +1,9 @@
 import { Router, type IRequest, type RouteEntry } from "itty-router";
 import { createContext, type Context } from "./context.ts";
 import { withCors } from "./cors.ts";
-import { errorResponse, RegistryError } from "./errors.ts";
+import { API_VERSION, errorResponse, RegistryError } from "./errors.ts";
 import type { RegistryOptions } from "./options.ts";
+import { rejectRequestLine } from "./request-line.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
 import { registerBlobRoutes } from "./routes/blobs.ts";
 import { registerCatalogRoutes } from "./routes/catalog.ts";
@@ -43,12 +44,14 @@ export function createRegistry(options: RegistryOptions): Registry {
     catch: (error, request) => errorResponse(error, request.method),
     finally: [
       (response: Response | undefined) => {
-        response?.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+        response?.headers.set("Docker-Distribution-API-Version", API_VERSION);
         return response;
       },
     ],
   });
-  const fetch = withCors(options.corsOrigins ?? [], (request) => router.fetch(request) as Promise<Response>);
+  const routed = withCors(options.corsOrigins ?? [], (request) => router.fetch(request) as Promise<Response>);
+  // Refused request lines first (src/request-line.ts): on Deno `request.url` is still the raw target.
+  const fetch = async (request: Request) => rejectRequestLine(request.method, request.url) ?? routed(request);
   return { fetch, reload: () => ctx.reloadAuth() };
 }
 

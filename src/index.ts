@@ -2,6 +2,7 @@
 export { createRegistry, type Registry } from "./handler.ts";
 export type * from "./options.ts";
 export { RegistryError, ERROR_CODES, errorResponse, type ErrorCode } from "./errors.ts";
+export { rejectRequestLine } from "./request-line.ts";
 export { createPortableHasher, type Hasher, type HasherFactory, type HashAlgorithm } from "./hashing.ts";
 export { NotFoundError } from "./storage/blob-store.ts";
 export type * from "./storage/blob-store.ts";
@@ -17,3 +18,7 @@ export { ConfigError, type FileRef } from "./config/values.ts";
 export { registryOptionsFrom, type RuntimeParts } from "./config/registry-options.ts";
 export { createStoreFromConfig, describeStorage } from "./config/store.ts";
 export { VERSION } from "./version.ts";
+export {
+  collectGarbage, collectGarbageSlice, startGcSchedule, measureUsage, formatGcReport, formatUsage, formatBytes, gcOptionsFrom, runLifecycleCommand,
+  type GcOptions, type GcReport, type GcSchedule, type UsageReport, type RetentionRule,
+} from "./lifecycle/index.ts";

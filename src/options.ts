@@ -82,6 +82,8 @@ export interface RegistryOptions {
   uploadExpiryMs?: number;
   /** Largest accepted manifest in bytes. Default 4 MiB; larger gets 413. */
   maxManifestBytes?: number;
+  /** Allow DELETE of manifests, tags and blobs. Default true; false answers 405 UNSUPPORTED. */
+  deletes?: boolean;
   /** Serve the web UI (`/`, `/ui/`) and its JSON API (`/api/ui/`). Default true. */
   ui?: boolean;
   /** Origins (or "*") whose web pages may call the registry; CORS is off when empty. */

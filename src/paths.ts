@@ -11,6 +11,9 @@
  *   repositories-index/<name>+                             marks a repository as existing
  *   uploads/<id>/state.json                                upload session state
  *   uploads/<id>/part-<seq>                                bytes received so far, in parts
+ *   blobs/<alg>/<hex[0..2]>/<hex>/touched                  last time a client was told the blob exists
+ *   gc/sweeping/<key, "/" as "+">                          garbage collection is about to delete <key>
+ *   gc/state.json                                          a collection in progress (Workers slices)
  *
  * Name components never start with "_", so no key is a directory of another's leaf.
  *
@@ -26,7 +29,24 @@ export const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 const digestPath = (digest: Digest) => `${digest.algorithm}/${digest.hex}`;
 const repo = (name: string) => `repositories/${name}`;
 
-export const blobKey = (digest: Digest) => `blobs/${digest.algorithm}/${digest.hex.slice(0, 2)}/${digest.hex}/data`;
+export const BLOBS_PREFIX = "blobs/";
+const blobDir = (digest: Digest) => `${BLOBS_PREFIX}${digest.algorithm}/${digest.hex.slice(0, 2)}/${digest.hex}`;
+export const blobKey = (digest: Digest) => `${blobDir(digest)}/data`;
+export const touchKey = (digest: Digest) => `${blobDir(digest)}/touched`;
+/** `sha256:<hex>` of a key under BLOBS_PREFIX (data or touched), or null for anything else. */
+export function digestTextOfBlobKey(key: string): string | null {
+  const match = /^blobs\/([a-z0-9]+)\/[0-9a-f]{2}\/([0-9a-f]+)\/(?:data|touched)$/.exec(key);
+  return match ? `${match[1]}:${match[2]}` : null;
+}
+/** Every referrer entry of a repository (not of repositories nested under its name). */
+export const referrersRoot = (name: string) => `${repo(name)}/_referrers/`;
+export const layersPrefix = (name: string) => `${repo(name)}/_layers/`;
+export const revisionsPrefix = (name: string) => `${repo(name)}/_manifests/revisions/`;
+/** `sha256:<hex>` of a link key under layersPrefix/revisionsPrefix. */
+export function digestTextOfLinkKey(key: string): string | null {
+  const match = /\/([a-z0-9]+)\/([0-9a-f]+)\/link$/.exec(key);
+  return match ? `${match[1]}:${match[2]}` : null;
+}
 export const layerLinkKey = (name: string, digest: Digest) => `${repo(name)}/_layers/${digestPath(digest)}/link`;
 export const revisionKey = (name: string, digest: Digest) => `${repo(name)}/_manifests/revisions/${digestPath(digest)}/link`;
 
@@ -47,6 +67,12 @@ export const nameFromCatalogKey = (key: string) => key.slice(CATALOG_PREFIX.leng
 /** The first layout of the index; only read, to move its keys (src/catalog-migration.ts). */
 export const LEGACY_CATALOG_PREFIX = "catalog/";
 export const LEGACY_CATALOG_SUFFIX = "/_repo";
+
+export const SWEEP_MARKS_PREFIX = "gc/sweeping/";
+// One flat folder of marks ("/" as "+", which no name, tag or digest contains): a mark costs a
+// file, not a chain of directories to make and prune.
+export const sweepMarkKey = (key: string) => `${SWEEP_MARKS_PREFIX}${key.replaceAll("/", "+")}`;
+export const GC_STATE_KEY = "gc/state.json";
 
 export const UPLOADS_PREFIX = "uploads/";
 export const uploadPrefix = (id: string) => `${UPLOADS_PREFIX}${id}/`;

@@ -155,6 +155,11 @@ export function decodeParam(raw: string): string {
   }
 }
 
+/** With deletes turned off (`--no-delete`), a DELETE is 405 UNSUPPORTED, as distribution's delete.enabled=false. */
+export function refuseDeletesWhenOff(ctx: { deletes: boolean }): void {
+  if (!ctx.deletes) throw new RegistryError("UNSUPPORTED", null, { message: "deletes are disabled on this registry" });
+}
+
 /** Headers of every blob or manifest response that names its content. */
 export const contentHeaders = (digest: string, size: number, type: string) => ({
   "Docker-Content-Digest": digest,

@@ -58,12 +58,43 @@ export async function nonEmptyBody(request: Request): Promise<ReadableStream<Uin
   }, { highWaterMark: 0 });
 }
 
-/** Read a small body (a manifest) whole, refusing more than `limit` bytes with 413. */
+/**
+ * Read a small body (a manifest) whole, refusing more than `limit` bytes: 413 with the
+ * spec's MANIFEST_INVALID code. Past the limit the body is left unread, not cancelled, so
+ * the runtime shim can drain it (`drainBody`) and the client reads the 413 instead of a reset.
+ */
 export async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new RegistryError("MANIFEST_INVALID", { limit }, { status: 413, message: `manifest larger than ${limit} bytes` });
   const declared = Number(request.headers.get("content-length") ?? NaN);
-  if (declared > limit) throw tooLarge(limit);
+  if (declared > limit) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
-  return collectBytes(request.body, limit);
+  const bytes = await collectBytes(request.body, limit);
+  if (!bytes) throw tooLarge();
+  return bytes;
+}
+
+/**
+ * How much of a request body nobody wanted (an early 413, 401, 404) a server reads and drops
+ * so the client sees the answer and the connection stays usable; past it, the connection is
+ * closed instead, as Go's net/http does. One policy for every runtime shim.
+ */
+export const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/** Read and drop an unwanted request body, up to MAX_DRAIN_BYTES; false when it was longer. */
+export async function drainBody(body: ReadableStream<Uint8Array>): Promise<boolean> {
+  let seen = 0;
+  const reader = body.getReader();
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      if ((seen += next.value.byteLength) > MAX_DRAIN_BYTES) return false;
+    }
+    return true;
+  } catch {
+    return false; // the client went away: nothing to drain
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /**
@@ -86,16 +117,19 @@ export function bodyOfBytes(size: number, bytes: Uint8Array): ObjectBody {
   };
 }
 
-/** All of `stream` in one array; past `limit` bytes, 413 PAYLOAD_TOO_LARGE. For small bodies. */
-export async function collectBytes(stream: ReadableStream<Uint8Array>, limit = Infinity): Promise<Uint8Array> {
+/** All of `stream` in one array. For small bodies. */
+export async function collectBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array>;
+/** ... or null past `limit` bytes, with the rest of the stream left unread (lock released). */
+export async function collectBytes(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | null>;
+export async function collectBytes(stream: ReadableStream<Uint8Array>, limit = Infinity): Promise<Uint8Array | null> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = stream.getReader(); // cheaper than an async iterator, which showed in profiles
   for (let next = await reader.read(); !next.done; next = await reader.read()) {
     total += next.value.byteLength;
     if (total > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
+      reader.releaseLock();
+      return null;
     }
     chunks.push(next.value);
   }
@@ -108,9 +142,6 @@ export async function collectBytes(stream: ReadableStream<Uint8Array>, limit = I
   }
   return bytes;
 }
-
-const tooLarge = (limit: number) =>
-  new RegistryError("PAYLOAD_TOO_LARGE", { limit }, { message: `manifest larger than ${limit} bytes` });
 
 /** Concatenate streams lazily, one after the other. */
 export function concatStreams(open: Array<() => Promise<ReadableStream<Uint8Array>>>): ReadableStream<Uint8Array> {

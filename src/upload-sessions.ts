@@ -10,6 +10,7 @@ import { hashStream } from "./hashing.ts";
 import { NotFoundError } from "./storage/blob-store.ts";
 import { blobKey, UPLOAD_ID, UPLOADS_PREFIX, uploadPartKey, uploadPrefix, uploadStateKey } from "./paths.ts";
 import { linkBlob, readText, writeJson } from "./repository.ts";
+import { survivesSweep, touchBlob } from "./lifecycle/sweep-marks.ts";
 import { concatStreams, meterStream } from "./streams.ts";
 
 export interface UploadState {
@@ -51,12 +52,15 @@ export async function loadUpload(ctx: Context, name: string, id: string): Promis
 /**
  * Append a request body to the session. `start` is where the client says the bytes go
  * (Content-Range); it must be the current end, since parts cannot overlap or leave holes.
+ * `length` is how many bytes the body must have: from Content-Length (`lengthIsDeclared`:
+ * the store may rely on it; a mismatch is SIZE_INVALID) or else from Content-Range (a
+ * mismatch is 416).
  */
 export async function appendToUpload(
   ctx: Context,
   state: UploadState,
   body: ReadableStream<Uint8Array>,
-  { start, length }: { start?: number; length?: number },
+  { start, length, lengthIsDeclared }: { start?: number; length?: number; lengthIsDeclared: boolean },
 ): Promise<UploadState> {
   if (start !== undefined && start !== state.size) throw rangeNotSatisfiable(state);
   const live = ctx.liveHashers.get(state.id);
@@ -65,10 +69,11 @@ export async function appendToUpload(
   const hasher = continuing?.hasher ?? (state.size === 0 ? ctx.hasher("sha256") : undefined);
   const metered = meterStream(body, { hasher, expectedSize: length });
   try {
-    await ctx.store.put(uploadPartKey(state.id, state.parts), metered.stream, { size: length });
+    await ctx.store.put(uploadPartKey(state.id, state.parts), metered.stream, { size: lengthIsDeclared ? length : undefined });
   } catch (error) {
     ctx.liveHashers.delete(state.id);
-    throw error;
+    const rangeMismatch = !lengthIsDeclared && error instanceof RegistryError && error.code === "SIZE_INVALID";
+    throw rangeMismatch ? rangeNotSatisfiable(state, "the body's length differs from its Content-Range") : error;
   }
   const size = state.size + metered.bytes();
   const next: UploadState = {
@@ -88,7 +93,13 @@ export async function finishUpload(ctx: Context, state: UploadState, digestText:
   const digest = parseDigest(digestText ?? "");
   ctx.liveHashers.delete(state.id);
   try {
-    await verifyAndPublish(ctx, state, digest);
+    const published = await verifyAndPublish(ctx, state, digest);
+    // The client's manifest PUT is coming: a collection in progress must keep these bytes.
+    await touchBlob(ctx.store, digest);
+    if (!(await survivesSweep(ctx.store, blobKey(digest)))) {
+      if (published) throw new NotFoundError(blobKey(digest)); // collected already (zero grace)
+      await publishParts(ctx, state, digest); // the older copy we kept was collected: ours takes its place
+    }
   } catch (error) {
     // A part vanished under us: a concurrent PUT of this session finished or cancelled it.
     if (error instanceof NotFoundError) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", { uuid: state.id });
@@ -100,8 +111,9 @@ export async function finishUpload(ctx: Context, state: UploadState, digestText:
   return digest;
 }
 
-async function verifyAndPublish(ctx: Context, state: UploadState, digest: Digest): Promise<void> {
-  const parts = Array.from({ length: state.parts }, (_, seq) => uploadPartKey(state.id, seq));
+/** True when this session's bytes became the blob; false when the registry had it already. */
+async function verifyAndPublish(ctx: Context, state: UploadState, digest: Digest): Promise<boolean> {
+  const parts = partKeys(state);
   const actual =
     digest.algorithm === "sha256" && state.sha256 !== undefined
       ? state.sha256
@@ -111,7 +123,15 @@ async function verifyAndPublish(ctx: Context, state: UploadState, digest: Digest
     throw new RegistryError("DIGEST_INVALID", { expected: digest.value, actual: `${digest.algorithm}:${actual}` });
   }
   // Content-addressed: if another push already stored these bytes, keep theirs.
-  if (await ctx.store.head(blobKey(digest))) return;
+  if (await ctx.store.head(blobKey(digest))) return false;
+  await publishParts(ctx, state, digest);
+  return true;
+}
+
+const partKeys = (state: UploadState) => Array.from({ length: state.parts }, (_, seq) => uploadPartKey(state.id, seq));
+
+async function publishParts(ctx: Context, state: UploadState, digest: Digest): Promise<void> {
+  const parts = partKeys(state);
   if (parts.length === 0) await ctx.store.put(blobKey(digest), new Uint8Array(0));
   else await ctx.store.concat(parts, blobKey(digest));
 }
@@ -130,9 +150,9 @@ export async function deleteUpload(ctx: Context, state: Pick<UploadState, "id">)
   await ctx.store.delete(uploadStateKey(state.id));
 }
 
-export function rangeNotSatisfiable(state: UploadState): RegistryError {
+export function rangeNotSatisfiable(state: UploadState, message = "chunk does not start at the end of the upload"): RegistryError {
   return new RegistryError("RANGE_INVALID", { size: state.size }, {
-    message: "chunk does not start at the end of the upload",
+    message,
     headers: { ...sessionHeaders(state) },
   });
 }

@@ -17,7 +17,7 @@ const NAMES = ["a", "a-b", "a/b", "lib/alpine", "z"];
 
 function targetOn(store: BlobStore): Target {
   const registry = createRegistry({ store });
-  return { name: "in-process", fetch: (path, init) => registry.fetch(new Request(`http://registry.test${path}`, init)), close: async () => {} };
+  return { name: "in-process", fetch: (path, init) => registry.fetch(new Request(`http://registry.test${path}`, init)), close: async () => {}, lifecycle: () => Promise.reject(new Error("no lifecycle command")) };
 }
 
 /** Push with the current code, then rewrite its index into the first layout, as an old Berth left it. */

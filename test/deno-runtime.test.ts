@@ -4,7 +4,6 @@
  * `deno run` process logs, shuts down gracefully and answers HEAD with the real length.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
@@ -14,7 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { USAGE } from "../runtimes/deno/help.ts";
 import { ENV_NAMES } from "../src/config/options.ts";
 import { rawRequest } from "./targets/raw-http.ts";
-import { denoBinary, denoServeArgs, REPO_ROOT, stopChild, waitForLine } from "./targets/deno.ts";
+import { pushBlobInOnePatch, startUpload } from "./http/helpers.ts";
+import { socketTarget } from "./targets/index.ts";
+import { denoBinary, denoServeArgs, LISTENING, REPO_ROOT } from "./lib/berth-command.ts";
+import { startDaemon } from "./lib/daemon.ts";
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
 const allowEnvIn = (command: string) => /--allow-env=(\S+)/.exec(command)?.[1]?.split(",");
@@ -71,11 +73,11 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
     const root = join(parent, name);
     const args = [...denoServeArgs({ root }), ...extra];
     if (env.BERTH_ROOT !== undefined) args.splice(args.lastIndexOf("--root"), 2);
-    const child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } });
+    const daemon = startDaemon(bin, args, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1", ...env } });
     const output = { stdout: "" };
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
-    const url = await waitForLine(child, /berth listening on (http:\/\/127\.0\.0\.1:\d+) \(storage /, "deno main.ts");
-    return { child, url, root, output };
+    daemon.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
+    const url = (await daemon.waitForLine(LISTENING, 60_000))[1]!;
+    return { child: daemon.child, stop: () => daemon.stop(5_000), url, root, output };
   }
 
   it("--help exits 0 with the usage; an unknown command exits 2", async () => {
@@ -91,7 +93,7 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
     const server = await start("logs");
     try {
       const blob = new TextEncoder().encode("x".repeat(12_345));
-      const digest = await pushBlob(server.url, "logs/repo", blob);
+      const digest = await pushBlobInOnePatch(socketTarget("deno", server.url), "logs/repo", blob);
       const head = await rawRequest(server.url, "HEAD", `/v2/logs/repo/blobs/${digest}`, { headers: { Connection: "close" } });
       expect(head.status).toBe(200);
       expect(head.headers["content-length"]).toBe("12345");
@@ -106,7 +108,7 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
       expect(lines[3]).toMatch(/ HEAD \S+ 200 0 /);
       expect(lines[4]).toMatch(/ GET \S+ 200 12345 /);
     } finally {
-      await stopChild(server.child);
+      await server.stop();
     }
   });
 
@@ -114,17 +116,17 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
     const envRoot = join(parent, "env-root");
     const server = await start("env-root", [], { BERTH_ROOT: envRoot, BERTH_ACCESS_LOG: "0" });
     try {
-      await pushBlob(server.url, "env/repo", new Uint8Array([1, 2, 3]));
+      await pushBlobInOnePatch(socketTarget("deno", server.url), "env/repo", new Uint8Array([1, 2, 3]));
       expect(existsSync(join(envRoot, "blobs"))).toBe(true);
       expect(server.output.stdout.trim().split("\n")).toHaveLength(1);
     } finally {
-      await stopChild(server.child);
+      await server.stop();
     }
   });
 
   it("SIGTERM lets an in-flight PATCH finish, then exits 0", async () => {
     const server = await start("graceful", ["--quiet"]);
-    const location = await startUpload(server.url, "graceful/repo");
+    const { location } = await startUpload(socketTarget("deno", server.url), "graceful/repo");
     const { hostname, port } = new URL(server.url);
     const half = new Uint8Array(64 * 1024).fill(7);
     const response = new Promise<number>((resolve, reject) => {
@@ -168,19 +170,3 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout
   });
 }
 
-async function startUpload(baseUrl: string, name: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/v2/${name}/blobs/uploads/`, { method: "POST" });
-  expect(res.status).toBe(202);
-  return res.headers.get("location")!;
-}
-
-/** POST, one PATCH, PUT ?digest= (the skopeo/podman flow); returns the digest. */
-async function pushBlob(baseUrl: string, name: string, bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-  const location = await startUpload(baseUrl, name);
-  const patch = await fetch(baseUrl + location, { method: "PATCH", body: bytes, headers: { "content-type": "application/octet-stream" } });
-  expect(patch.status).toBe(202);
-  const put = await fetch(`${baseUrl}${patch.headers.get("location")}${patch.headers.get("location")!.includes("?") ? "&" : "?"}digest=${digest}`, { method: "PUT" });
-  expect(put.status).toBe(201);
-  return digest;
-}

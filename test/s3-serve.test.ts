@@ -4,14 +4,14 @@
  * options reach the store (prefix), and --s3-redirect answers blob GETs with a presigned URL
  * that serves the bytes.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistry } from "../src/index.ts";
 import { S3Store } from "../src/storage/s3/store.ts";
 import { pushBlob, randomBytes, sha256 } from "./http/helpers.ts";
 import { S3RVER_CREDENTIALS, startS3rver, type RunningS3rver } from "./storage/s3rver.ts";
-import { stopChild, waitForLine } from "./targets/child-process.ts";
+import { startDaemon } from "./lib/daemon.ts";
 import type { Target } from "./targets/index.ts";
 
 const BIN = fileURLToPath(new URL("../bin/berth.mjs", import.meta.url));
@@ -60,9 +60,9 @@ describe("berth serve --s3-bucket: what cannot work stops the start", () => {
   });
 
   it("a good bucket starts, says where the data lives, keeps keys under --s3-prefix", async () => {
-    const child = spawn(process.execPath, [BIN, "serve", "--host", "127.0.0.1", "--port", "0", "--s3-bucket", "berth-serve", "--s3-endpoint", s3.endpoint, "--s3-prefix", "team-a"], { env: { ...process.env, BERTH_CONFIG: "", ...creds }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = startDaemon(process.execPath, [BIN, "serve", "--host", "127.0.0.1", "--port", "0", "--s3-bucket", "berth-serve", "--s3-endpoint", s3.endpoint, "--s3-prefix", "team-a"], { env: { ...process.env, BERTH_CONFIG: "", ...creds } });
     try {
-      const url = await waitForLine(child, /berth listening on (http:\/\/\S+) \(storage s3:\/\/berth-serve\/team-a at /, "berth", 30_000);
+      const url = (await child.waitForLine(/berth listening on (http:\/\/\S+) \(storage s3:\/\/berth-serve\/team-a at /, 30_000))[1]!;
       const res = await fetch(`${url}/v2/demo/blobs/uploads/?digest=${sha256("hello")}`, { method: "POST", body: "hello" });
       expect(res.status).toBe(201);
       const outside = new S3Store({ bucket: "berth-serve", endpoint: s3.endpoint, ...S3RVER_CREDENTIALS });
@@ -70,7 +70,7 @@ describe("berth serve --s3-bucket: what cannot work stops the start", () => {
       expect(keys.length).toBeGreaterThan(0);
       expect(keys.every((key) => key.startsWith("team-a/"))).toBe(true);
     } finally {
-      await stopChild(child);
+      await child.stop(5_000);
     }
   });
 });
@@ -79,7 +79,7 @@ describe("--s3-redirect: GET /v2/<name>/blobs/<digest> -> 307 to a presigned URL
   it("GET answers 307 with Location (no credentials needed to follow) and Docker-Content-Digest; HEAD still answers itself", async () => {
     const store = new S3Store({ bucket: "berth-serve", endpoint: s3.endpoint, ...S3RVER_CREDENTIALS, prefix: "redirect/", redirect: true });
     const registry = createRegistry({ store });
-    const target: Target = { name: "in-process", fetch: (path, init) => registry.fetch(new Request(`http://registry.test${path}`, init)), close: async () => {} };
+    const target: Target = { name: "in-process", fetch: (path, init) => registry.fetch(new Request(`http://registry.test${path}`, init)), close: async () => {}, lifecycle: () => Promise.reject(new Error("no lifecycle command")) };
     const bytes = randomBytes(200_000);
     const digest = await pushBlob(target, "app", bytes);
     const res = await target.fetch(`/v2/app/blobs/${digest}`);

@@ -1,12 +1,14 @@
 // Server launchers. Each kind knows how to start one registry on 127.0.0.1 with a fresh
 // filesystem root and how to tell when it is ready; all are stopped by pid (SIGTERM).
-// To add a runtime (e.g. Deno), add one entry to SERVER_KINDS.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
-import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import net from "node:net";
+// Processes start through test/lib/daemon.ts, Berth's command line comes from
+// test/lib/berth-command.ts: the same as the HTTP suite's targets and the e2e launchers.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { berthServeCommand, denoBinary, LISTENING } from "../../test/lib/berth-command.ts";
+import { descendants, freePort, startDaemon, type Daemon } from "../../test/lib/daemon.ts";
 import { request } from "./http.ts";
+
+export { freePort };
 
 export interface RunningServer {
   kind: string;
@@ -40,32 +42,17 @@ export interface StartOptions {
   priority?: number; // nice value for the server (all its threads), via `nice -n`
 }
 
-const BERTH_ENV = "BERTH_ROOT,BERTH_HOST,BERTH_PORT,BERTH_HTPASSWD,BERTH_ANONYMOUS_PULL,BERTH_READ_ONLY_USERS,BERTH_UPLOAD_EXPIRY,BERTH_ACCESS_LOG";
-
-let denoBin: string | null | undefined;
-/** $DENO_BIN, else the binary the `deno` devDependency installed, else `deno` on PATH. */
-function denoBinary(repoDir: string): string | null {
-  if (denoBin !== undefined) return denoBin;
-  const candidates: string[] = process.env.DENO_BIN ? [process.env.DENO_BIN] : [];
-  try {
-    const api = createRequire(path.join(repoDir, "package.json"))("deno/install_api.cjs") as { runInstall(): string };
-    candidates.push(api.runInstall());
-  } catch { /* not installed */ }
-  candidates.push("deno");
-  denoBin = candidates.find((b) => (b === "deno" || existsSync(b)) && spawnSync(b, ["--version"]).status === 0) ?? null;
-  return denoBin;
+/** Berth on `runtime` as users run it (Deno: the real executable, least-privilege permissions). */
+function startBerth(kind: string, runtime: "node" | "deno", root: string, o: StartOptions, extraArgs: string[] = []): Promise<RunningServer> {
+  const { cmd, args, env } = berthServeCommand(runtime, { root, nodeFlags: o.nodeFlags, quiet: true, extraArgs });
+  return startProcess(kind, cmd, args, o, { announce: LISTENING }, env);
 }
-
-const LISTENING = /listening on (http:\/\/[^\s]+)/;
 
 export const SERVER_KINDS: ServerKind[] = [
   {
     name: "berth-node",
     unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
-    start: (root, o) =>
-      startProcess("berth-node", process.execPath, [...o.nodeFlags, "bin/berth.mjs", "serve", "--root", root, "--host", "127.0.0.1", "--port", "0"], o, {
-        announce: LISTENING,
-      }),
+    start: (root, o) => startBerth("berth-node", "node", root, o),
   },
   {
     // Berth on Node with token auth: htpasswd + a policy that lets anyone do anything (so the
@@ -77,25 +64,15 @@ export const SERVER_KINDS: ServerKind[] = [
       writeFileSync(`${root}.htpasswd`, "bench:$2b$04$vlGKzKX/Ncw/IpAVYa3/5.i3Cthw/KYE/zOa9iGSMhhidocQKRS2C\n");
       writeFileSync(`${root}.policy.yaml`, 'rules:\n  - repositories: ["**"]\n    anonymous: true\n    actions: ["*"]\n');
       const auth = ["--htpasswd", `${root}.htpasswd`, "--policy", `${root}.policy.yaml`, "--token-lifetime", "2h"];
-      const s = await startProcess("berth-node-token", process.execPath, [...o.nodeFlags, "bin/berth.mjs", "serve", "--root", root, "--host", "127.0.0.1", "--port", "0", ...auth], o, {
-        announce: LISTENING,
-      });
-      return { ...s, tokenAuth: true };
+      return { ...(await startBerth("berth-node-token", "node", root, o, auth)), tokenAuth: true };
     },
   },
   {
-    // As users run it: the real deno executable (not the npm wrapper, whose pid is not the
-    // server's), the project's deno.json, least-privilege permissions.
     name: "berth-deno",
     unavailable: (dir) =>
-      !denoBinary(dir) ? "no deno executable (npm ci installs one; or set DENO_BIN)"
+      !denoBinary() ? "no deno executable (npm ci installs one; or set DENO_BIN)"
         : existsSync(path.join(dir, "runtimes/deno/main.ts")) ? null : "runtimes/deno/main.ts not found",
-    start: (root, o) =>
-      startProcess("berth-deno", denoBinary(o.repoDir)!, [
-        "run", "--config", path.join(o.repoDir, "runtimes/deno/deno.json"), "--no-prompt",
-        "--allow-net=127.0.0.1:0", `--allow-read=${root}`, `--allow-write=${root}`, `--allow-env=${BERTH_ENV}`,
-        path.join(o.repoDir, "runtimes/deno/main.ts"), "serve", "--root", root, "--host", "127.0.0.1", "--port", "0",
-      ], o, { announce: LISTENING }),
+    start: (root, o) => startBerth("berth-deno", "deno", root, o),
   },
   {
     name: "distribution",
@@ -131,21 +108,10 @@ function distributionConfig(root: string, port: number): string {
   ].join("\n");
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const live = new Set<ChildProcess>();
-/** Kills servers still running when the harness exits abnormally. */
+const live = new Set<Daemon>();
+/** Kills servers still running when the harness exits abnormally (by their pids). */
 export function killAll(): void {
-  for (const c of live) if (c.pid) try { process.kill(c.pid, "SIGKILL"); } catch { /* gone */ }
+  for (const d of live) if (!d.exited) try { process.kill(d.pid, "SIGKILL"); } catch { /* gone */ }
 }
 
 export async function startProcess(
@@ -154,50 +120,36 @@ export async function startProcess(
   args: string[],
   o: StartOptions,
   ready: { announce: RegExp } | { url: string },
+  env: NodeJS.ProcessEnv = { ...process.env, BERTH_ACCESS_LOG: "0" },
 ): Promise<RunningServer> {
-  const env = { ...process.env, BERTH_ACCESS_LOG: "0" };
-  const [file, argv] = o.priority === undefined ? [cmd, args] : ["nice", ["-n", String(o.priority), cmd, ...args]];
-  const child = spawn(file, argv, { cwd: o.repoDir, env, stdio: ["ignore", "pipe", "pipe"] }); // nice execs: same pid
-  live.add(child);
-  const log = createWriteStream(o.logFile);
-  let tail = "";
-  let announced = "";
-  const keep = (b: Buffer) => {
-    log.write(b);
-    tail = (tail + b.toString("utf8")).slice(-2000);
-    if ("announce" in ready && !announced) announced = ready.announce.exec(tail)?.[1] ?? "";
-  };
-  child.stdout!.on("data", keep); // always drained, so a chatty server never blocks on a full pipe
-  child.stderr!.on("data", keep);
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => { live.delete(child); r(code); }));
-  let dead = false;
-  void exited.then(() => { dead = true; });
-
+  const d = startDaemon(cmd, args, { env, cwd: o.repoDir, logFile: o.logFile, priority: o.priority });
+  live.add(d);
+  const tail = () => d.logs.slice(-10).join("\n").slice(-500);
   const deadline = Date.now() + 30_000;
-  let url = "url" in ready ? ready.url : "";
-  for (;;) {
-    if (dead) throw new Error(`${kind} exited during startup: ${tail.trim().slice(-500)}`);
-    if (Date.now() > deadline) { child.kill("SIGKILL"); throw new Error(`${kind} did not start in 30 s: ${tail.slice(-500)}`); }
-    if (!url && announced) url = announced.replace(/\/+$/, "");
-    if (url && (await probe(url))) break;
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    let url = "url" in ready ? ready.url : (await d.waitForLine(ready.announce, 30_000))[1]!.replace(/\/+$/, "");
+    for (;;) {
+      if (d.exited) throw new Error(`${kind} exited during startup: ${tail()}`);
+      if (Date.now() > deadline) throw new Error(`${kind} did not start in 30 s: ${tail()}`);
+      if (await probe(url)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    url = url.replace(/\/+$/, "");
+    return {
+      kind,
+      url,
+      pid: d.pid,
+      memory: () => treeMemory(d.pid),
+      stop: async () => {
+        await d.stop(5_000);
+        live.delete(d);
+      },
+    };
+  } catch (error) {
+    await d.stop(1_000);
+    live.delete(d);
+    throw error;
   }
-  const pid = child.pid!;
-  return {
-    kind,
-    url,
-    pid,
-    memory: () => treeMemory(pid),
-    stop: async () => {
-      if (!dead) {
-        child.kill("SIGTERM");
-        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(t);
-      }
-      await new Promise<void>((r) => log.end(r));
-    },
-  };
 }
 
 async function probe(url: string): Promise<boolean> {
@@ -207,23 +159,6 @@ async function probe(url: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(name));
-      children.set(ppid, list);
-    } catch { /* exited */ }
-  }
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []));
-  return out;
 }
 
 function processMemory(pid: number): { hwm: number; rss: number } {
@@ -240,7 +175,7 @@ export function treeMemory(pid: number): Memory {
   const own = processMemory(pid);
   let treeHwm = 0;
   let treeRss = 0;
-  for (const p of descendants(pid)) {
+  for (const p of [pid, ...descendants(pid)]) {
     const m = processMemory(p);
     treeHwm += m.hwm;
     treeRss += m.rss;

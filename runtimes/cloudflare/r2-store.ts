@@ -1,6 +1,6 @@
 import { concatStreams } from "../../src/streams.ts";
 import { OBJECT_LIMITS, partSizeFor, putInParts, type MultipartApi } from "../../src/storage/object-store.ts";
-import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "../../src/index.ts";
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "../../src/index.ts";
 
 /** R2's rules for multipart uploads are S3's (src/storage/object-store.ts). */
 export const MIN_PART_SIZE = OBJECT_LIMITS.minPartSize;
@@ -31,9 +31,9 @@ export class R2Store implements BlobStore {
     this.maxSinglePut = Math.min(OBJECT_LIMITS.maxSinglePut, options.maxSinglePut ?? OBJECT_LIMITS.maxSinglePut);
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectStat | null> {
     const object = await this.bucket.head(key);
-    return object ? { size: object.size } : null;
+    return object ? { size: object.size, modifiedMs: object.uploaded.getTime() } : null;
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {

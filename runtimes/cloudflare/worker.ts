@@ -3,9 +3,10 @@
  * Everything a request needs is in the bucket, so any isolate can serve any request.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { ConfigError, createRegistry, errorResponse, type Registry } from "../../src/index.ts";
-import { registryOptionsOf, type Env } from "./config.ts";
-import { createWorkersHasher } from "./hasher.ts";
+import { collectGarbageSlice, ConfigError, createRegistry, errorResponse, formatGcReport, gcOptionsFrom, type Registry } from "../../src/index.ts";
+import { drainBody } from "../../src/streams.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
+import { configOf, registryOptionsOf, storeOf, type Env } from "./config.ts";
 
 export type { Env } from "./config.ts";
 
@@ -19,7 +20,7 @@ function registryFor(env: Env): Promise<Registry> {
   let registry = registries.get(env);
   if (!registry) {
     const waitUntil = (promise: Promise<unknown>) => requestContext.getStore()?.waitUntil(promise);
-    registry = registryOptionsOf(env, waitUntil).then((options) => createRegistry({ ...options, hasher: createWorkersHasher }));
+    registry = registryOptionsOf(env, waitUntil).then((options) => createRegistry({ ...options, hasher: createNodeCryptoHasher }));
     registries.set(env, registry);
   }
   return registry;
@@ -30,20 +31,21 @@ export default {
     const response = await requestContext.run(ctx, async () => (await registryFor(env)).fetch(request)).catch(configurationFailed);
     // An error answered before the body was read (413, 401, 404): workerd would reset the
     // connection while the client still sends, and the client would see that, not the error.
-    if (request.body && !request.body.locked) await discard(request.body);
+    if (request.body && !request.body.locked) await drainBody(request.body);
     return response;
+  },
+
+  // A Cron Trigger (wrangler.toml [triggers]): one slice of garbage collection, resumed from
+  // the bucket by the next trigger; BERTH_GC_INTERVAL spaces out whole collections.
+  async scheduled(_controller, env) {
+    const config = configOf(env);
+    const report = await collectGarbageSlice(storeOf(env, config), gcOptionsFrom(config), GC_SLICE_MS, config.gc.interval);
+    if (report) console.log(`berth gc: ${formatGcReport(report, false).trimEnd().split("\n").join("; ")}`);
   },
 } satisfies ExportedHandler<Env>;
 
-/** Read and drop a body the registry did not want, up to a bound; beyond it, let the connection go. */
-async function discard(body: ReadableStream<Uint8Array>, limit = 64 * 1024 * 1024): Promise<void> {
-  let seen = 0;
-  try {
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) if ((seen += chunk.byteLength) > limit) break;
-  } catch {
-    // the client went away: nothing to drain
-  }
-}
+/** Wall time one Cron slice spends collecting; the step in progress then ends and the state is stored. */
+const GC_SLICE_MS = 15_000;
 
 /** A Worker has no startup to stop: a bad configuration answers every request, saying what is wrong. */
 function configurationFailed(error: unknown): Response {

@@ -49,6 +49,7 @@ const denoFileSystem: FileSystem = {
   },
 
   rename: Deno.rename,
+  touch: (path) => Deno.utime(path, new Date(), new Date()),
   mkdirp: (path) => Deno.mkdir(path, { recursive: true }),
   remove: (path) => Deno.remove(path),
   removeEmptyDir: (path) => Deno.remove(path), // never recursive: fails unless empty

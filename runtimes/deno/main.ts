@@ -1,7 +1,8 @@
 // Berth on Deno: `deno run <permissions> runtimes/deno/main.ts [serve] [options]` (or `deno task serve`).
 // Options come from the one table in src/config, read as on Node (runtimes/shared/cli-options.ts).
-import { describeStorage, VERSION, type Command, type Config } from "../../src/index.ts";
+import { createStoreFromConfig, describeStorage, gcOptionsFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
 import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
+import { DenoStore } from "./deno-store.ts";
 import { USAGE } from "./help.ts";
 import { createDenoRegistry, serve } from "./server.ts";
 
@@ -10,8 +11,10 @@ const env = (name: string) =>
   Deno.permissions.querySync({ name: "env", variable: name }).state === "granted" ? Deno.env.get(name) : undefined;
 
 async function run(command: Command, config: Config): Promise<void> {
-  if (command !== "serve") throw new Error(`berth ${command} is not built yet`);
   const root = config.storage.root;
+  // gc, du and the GC schedule work on the store the registry uses: the folder or the bucket.
+  const storeOf = () => createStoreFromConfig(config, () => new DenoStore(root));
+  if (command !== "serve") return void Deno.stdout.writeSync(new TextEncoder().encode(await runLifecycleCommand(command, await storeOf(), config)));
   if (!config.storage.s3.bucket && Deno.permissions.querySync({ name: "write", path: root }).state !== "granted") {
     console.error(`berth: no --allow-write for ${root}: pulls work, pushes will fail`);
   }
@@ -19,10 +22,11 @@ async function run(command: Command, config: Config): Promise<void> {
   const { host, port, accessLog } = config.server;
   const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
   console.log(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
+  const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, console.log) : undefined;
 
   const stop = async (signal: Deno.Signal) => {
     console.log(`berth: ${signal}, finishing in-flight requests`);
-    await running.close();
+    await Promise.all([running.close(), gc?.stop()]);
     Deno.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => void stop(signal));
@@ -42,7 +46,7 @@ runCommand({
   if (exitCode !== undefined) Deno.exit(exitCode);
 }, (error) => {
   console.error(`berth: ${error instanceof Error ? error.message : error}`);
-  if (error instanceof Deno.errors.NotCapable) {
+  if (error instanceof Deno.errors.NotCapable || (error as Error | undefined)?.cause instanceof Deno.errors.NotCapable) {
     console.error("berth: grant --allow-net for --host:--port and --allow-read/--allow-write for --root (see --help)");
   }
   Deno.exit(1);

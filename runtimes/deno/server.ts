@@ -1,6 +1,6 @@
-import { createRegistry, createStoreFromConfig, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
+import { createRegistry, createStoreFromConfig, errorResponse, RegistryError, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
-import { createDenoHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 
 export interface ServeOptions {
   registry: Registry;
@@ -31,10 +31,11 @@ export interface RunningServer {
 export async function createDenoRegistry(config: Config): Promise<Registry> {
   const store = await createStoreFromConfig(config, async () => {
     const fs = new DenoStore(config.storage.root);
+    await fs.probe(); // an unusable --root stops the server here, not at the first push
     await fs.removeStaleTempFiles();
     return fs;
   });
-  return createRegistry(await registryOptionsFrom(config, { store, hasher: createDenoHasher, readText: (path) => Deno.readTextFile(path) }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => Deno.readTextFile(path) }));
 }
 
 /** Serve a registry on Deno.serve. */
@@ -47,11 +48,12 @@ export function serve(options: ServeOptions): RunningServer {
     port: wanted,
     onListen: () => {}, // main.ts prints the one line tests and users look for
   }, async (request, info) => {
-    if (drain.closing) return new Response("shutting down", { status: 503, headers: { connection: "close", "retry-after": "1" } });
+    if (drain.closing) return errorResponse(shuttingDown(), request.method);
     const started = performance.now();
     const done = drain.begin();
     info.completed.then(done, done);
-    const response = await registry.fetch(request).catch(internalError);
+    // The core answers its own errors; a bug that escapes it still gets the one serializer's 500.
+    const response = await registry.fetch(request).catch((error) => errorResponse(error, request.method));
     if (!log) return response;
     const { pathname, search } = new URL(request.url);
     const sent = { bytes: 0, counted: true };
@@ -81,6 +83,9 @@ export function serve(options: ServeOptions): RunningServer {
   };
 }
 
+const shuttingDown = () =>
+  new RegistryError("UNAVAILABLE", null, { message: "shutting down", headers: { connection: "close", "retry-after": "1" } });
+
 /** Counts requests until their responses are sent; `close()` resolves when none are left. */
 class Drain {
   closing = false;
@@ -98,12 +103,6 @@ class Drain {
     this.closing = true;
     return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (this.idle = resolve));
   }
-}
-
-/** The core answers its own errors; this is for a bug that escapes it (logged, like Node's adapter). */
-function internalError(error: unknown): Response {
-  console.error("berth: response failed", error);
-  return new Response("internal error", { status: 500, headers: { "content-type": "text/plain" } });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { describeStorage, VERSION, type Command, type Config } from "../../src/index.ts";
+import { createStoreFromConfig, describeStorage, gcOptionsFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
 import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
+import { FsStore } from "./fs-store.ts";
 import { createNodeRegistry, serve } from "./server.ts";
 
 export const USAGE = `Usage: berth <command> [options]
@@ -21,15 +22,18 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 async function run(command: Command, config: Config): Promise<void> {
-  if (command !== "serve") throw new Error(`berth ${command} is not built yet`);
+  // gc, du and the GC schedule work on the store the registry uses: the folder or the bucket.
+  const storeOf = () => createStoreFromConfig(config, () => new FsStore(config.storage.root));
+  if (command !== "serve") return void process.stdout.write(await runLifecycleCommand(command, await storeOf(), config));
   const registry = await createNodeRegistry(config);
+  const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, console.log) : undefined;
   const { host, port, accessLog } = config.server;
   const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
   console.log(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
 
   const stop = async (signal: string) => {
     console.log(`berth: ${signal}, finishing in-flight requests`);
-    await running.close();
+    await Promise.all([running.close(), gc?.stop()]);
     process.exit(0);
   };
   process.once("SIGINT", () => void stop("SIGINT"));

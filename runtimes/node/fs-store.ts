@@ -1,5 +1,5 @@
 import { closeSync, createWriteStream, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { mkdir, readdir, rename, rmdir, unlink } from "node:fs/promises";
+import { mkdir, readdir, rename, rmdir, unlink, utimes } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { FileTreeStore, type FileSystem } from "../../src/index.ts";
 import { bodyOfBytes } from "../../src/streams.ts";
@@ -53,6 +53,7 @@ const nodeFileSystem: FileSystem = {
   },
 
   rename,
+  touch: (path) => utimes(path, new Date(), new Date()),
   mkdirp: async (path) => void (await mkdir(path, { recursive: true })),
   remove: unlink,
   removeEmptyDir: rmdir,

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { errorResponse, rejectRequestLine } from "../../src/index.ts";
+import { MAX_DRAIN_BYTES } from "../../src/streams.ts";
 import { type Exchange, sendBody } from "./send-body.ts";
 import { readableToWeb } from "./web-streams.ts";
 
 type FetchHandler = (request: Request) => Promise<Response>;
-
-const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 
 /**
  * Serve a fetch handler from node:http, streaming both ways with backpressure.
@@ -22,12 +22,13 @@ export function toRequestListener(handler: FetchHandler, onDone?: (entry: Access
       onDone?.({ method: req.method ?? "", url: req.url ?? "", status: res.statusCode, bytes: exchange.bytes, ms: performance.now() - started, aborted: exchange.aborted });
     });
     handle(handler, req, res, exchange).catch((error) => {
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(500, { "content-type": "text/plain" }).end("internal error");
-      } else {
+      // A failure past the core's own catch: still the one serializer's 500 UNKNOWN, if it can be sent.
+      if (res.headersSent || res.destroyed) {
         res.destroy();
+        if (!exchange.aborted) console.error("berth: response failed", error);
+        return;
       }
-      if (!exchange.aborted) console.error("berth: response failed", error);
+      send(errorResponse(error, req.method), req, res, exchange).catch(() => res.destroy());
     });
   };
 }
@@ -42,15 +43,22 @@ export interface AccessLogEntry {
 }
 
 async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, exchange: Exchange) {
-  const response = await handler(toRequest(req));
+  // The raw target is only visible here: URL parsing in toRequest would fold "/a/../b".
+  // TRACE and CONNECT are refused here too: `new Request` cannot carry them.
+  const response = rejectRequestLine(req.method ?? "", req.url ?? "/") ?? (await handler(toRequest(req)));
+  await send(response, req, res, exchange);
+}
+
+async function send(response: Response, req: IncomingMessage, res: ServerResponse, exchange: Exchange) {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => (headers[key] = value));
-  const unread = !req.complete;
-  // Answered before the request body was read (413, 401, a bad digest): a small rest is
-  // read and dropped so the connection stays usable (and the client sees no EPIPE); a large
-  // or unknown one closes the connection instead, as Go's net/http does.
-  if (unread && !(Number(req.headers["content-length"]) <= MAX_DISCARD_BYTES)) headers.connection = "close";
-  else if (unread) discardBody(req);
+  // Answered before the request body was read (413, 401, a bad digest): the rest is read
+  // and dropped (src/streams.ts MAX_DRAIN_BYTES) so the client reads the answer, not a
+  // reset; a body declared longer than that closes the connection instead.
+  if (!req.complete) {
+    if (Number(req.headers["content-length"]) > MAX_DRAIN_BYTES) headers.connection = "close";
+    else discardBody(req);
+  }
   res.writeHead(response.status, headers);
   if (!response.body || req.method === "HEAD") {
     await response.body?.cancel();
@@ -74,10 +82,13 @@ function toRequest(req: IncomingMessage): Request {
   });
 }
 
-/** Read and drop the rest of a request body nobody will consume. */
+/** Read and drop the rest of a request body nobody will consume; past MAX_DRAIN_BYTES, hang up. */
 function discardBody(req: IncomingMessage): void {
+  let seen = 0;
   req.removeAllListeners("data");
-  req.on("data", () => {});
+  req.on("data", (chunk: Buffer) => {
+    if ((seen += chunk.byteLength) > MAX_DRAIN_BYTES) req.destroy();
+  });
   req.resume();
 }
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRegistry, createStoreFromConfig, registryOptionsFrom, type Config, type Registry } from "../../src/index.ts";
 import { FsStore } from "./fs-store.ts";
-import { createNodeHasher } from "./hasher.ts";
+import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { toRequestListener, type AccessLogEntry } from "./http-adapter.ts";
 
 export interface ServeOptions {
@@ -28,10 +28,11 @@ export interface RunningServer {
 export async function createNodeRegistry(config: Config): Promise<Registry> {
   const store = await createStoreFromConfig(config, async () => {
     const fs = new FsStore(config.storage.root);
+    await fs.probe(); // an unusable --root stops the server here, not at the first push
     await fs.removeStaleTempFiles();
     return fs;
   });
-  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeHasher, readText: (path) => readFile(path, "utf8") }));
+  return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => readFile(path, "utf8") }));
 }
 
 /** Serve a registry on node:http. */

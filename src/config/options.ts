@@ -6,6 +6,7 @@
  * and a field to `Config` in src/config/schema.ts.
  */
 import { parsePolicy } from "../auth/policy.ts";
+import { checkRetention } from "../lifecycle/retention.ts";
 import { ConfigError, type ValueKind } from "./values.ts";
 
 export type Command = "serve" | "gc" | "du";
@@ -53,6 +54,7 @@ export const OPTIONS: OptionSpec[] = [
   // Credentials by their standard names, never flags (a command line shows in ps); never logged.
   { key: "storage.s3.accessKeyId", kind: "string", env: "AWS_ACCESS_KEY_ID", help: "S3 access key id" },
   { key: "storage.s3.secretAccessKey", kind: "string", env: "AWS_SECRET_ACCESS_KEY", help: "S3 secret access key" },
+  { key: "storage.delete", kind: "boolean", flag: "delete", env: "BERTH_DELETE", default: true, help: "allow DELETE of manifests, tags and blobs (--no-delete: DELETE answers 405 UNSUPPORTED)" },
   // server
   { key: "server.host", kind: "string", flag: "host", env: "BERTH_HOST", default: "127.0.0.1", arg: "ADDR", help: "listen address" },
   { key: "server.port", kind: "port", flag: "port", env: "BERTH_PORT", default: 5000, arg: "N", help: "listen port, 0 for any free one" },
@@ -61,6 +63,12 @@ export const OPTIONS: OptionSpec[] = [
   // uploads and manifests
   { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
   { key: "manifests.maxBytes", kind: "bytes", flag: "max-manifest-size", env: "BERTH_MAX_MANIFEST_BYTES", default: 4 * 1024 * 1024, arg: "SIZE", help: "largest accepted manifest (e.g. 4MiB)" },
+  // storage lifecycle (src/lifecycle)
+  { key: "gc.grace", kind: "duration", flag: "grace", env: "BERTH_GC_GRACE", default: 3_600_000, arg: "DURATION", commands: ["serve", "gc"], help: "garbage collection never removes what was written, touched or referenced this recently (e.g. 0s, 30m, 1h)" },
+  { key: "gc.deleteUntagged", kind: "boolean", flag: "delete-untagged", env: "BERTH_GC_DELETE_UNTAGGED", default: false, commands: ["serve", "gc"], help: "also collect manifests no tag reaches (index children and referrers of kept manifests stay)" },
+  { key: "gc.dryRun", kind: "boolean", flag: "dry-run", flagOnly: true, commands: ["gc"], help: "show what would be removed (and what a retention policy would delete); change nothing" },
+  { key: "gc.interval", kind: "duration", flag: "gc-interval", env: "BERTH_GC_INTERVAL", default: 0, arg: "DURATION", help: "collect garbage in the background this often, in small steps (0: off). Workers: a Cron Trigger" },
+  { key: "retention", kind: "object", default: [], check: checkRetention, help: "config file only: retention rules per repository glob (README, Storage lifecycle)" },
   // auth
   { key: "auth.htpasswd", kind: "file", flag: "htpasswd", env: "BERTH_HTPASSWD", arg: "FILE", help: "users: a bcrypt htpasswd file (htpasswd -B); turns auth on" },
   { key: "auth.policy", kind: "document", flag: "policy", env: "BERTH_POLICY", arg: "FILE", check: checkPolicy, help: "access policy (YAML/JSON: groups and rules per repository glob); in the config file also inline" },

@@ -30,6 +30,7 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
     waitUntil: runtime.waitUntil,
     uploadExpiryMs: config.uploads.expiry,
     maxManifestBytes: config.manifests.maxBytes,
+    deletes: config.storage.delete,
     ui: config.ui.enabled,
     corsOrigins: config.cors.origins,
     auth: await authOptionsFrom(config.auth, runtime.readText),

@@ -2,6 +2,7 @@
  * The typed configuration every runtime builds from src/config/options.ts. Each field is a
  * row of that table (the dotted key is the path here); src/config/load.ts fills it.
  */
+import type { RetentionRule } from "../lifecycle/retention.ts";
 import type { TrustedIssuerConfig } from "./options.ts";
 import type { DocumentRef, FileRef } from "./values.ts";
 
@@ -12,6 +13,8 @@ export interface Config {
     root: string;
     /** bytes */
     partSize: number;
+    /** false: DELETE answers 405 */
+    delete: boolean;
     s3: {
       bucket?: string;
       endpoint?: string;
@@ -25,6 +28,8 @@ export interface Config {
   server: { host: string; port: number; accessLog: boolean };
   uploads: { /** ms */ expiry: number };
   manifests: { maxBytes: number };
+  gc: { /** ms */ grace: number; deleteUntagged: boolean; /** only from --dry-run */ dryRun?: boolean; /** ms, 0: off */ interval: number };
+  retention: RetentionRule[];
   ui: { enabled: boolean };
   cors: { origins: string[] };
   auth: {

@@ -6,13 +6,17 @@ import { RegistryError } from "../errors.ts";
 import { blobKey, layerLinkKey } from "../paths.ts";
 import { parseRange } from "../range.ts";
 import { statLinkedBlob } from "../repository.ts";
-import { contentHeaders, digestParam, nameOf } from "../routing.ts";
+import { contentHeaders, digestParam, nameOf, refuseDeletesWhenOff } from "../routing.ts";
+import { survivesSweep, touchBlob } from "../lifecycle/sweep-marks.ts";
 
 const BLOB_TYPE = "application/octet-stream";
 
 export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
   router.head("/v2/:name+/blobs/:digest", async (request) => {
     const { digest, size } = await findBlob(ctx, request);
+    // A 200 here promises the blob to this client's manifest PUT within the grace period (src/lifecycle).
+    await touchBlob(ctx.store, digest);
+    if (!(await survivesSweep(ctx.store, blobKey(digest)))) throw new RegistryError("BLOB_UNKNOWN", { digest: digest.value });
     return new Response(null, { headers: { ...contentHeaders(digest.value, size, BLOB_TYPE), "Accept-Ranges": "bytes" } });
   });
 
@@ -31,6 +35,7 @@ export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
   });
 
   router.delete("/v2/:name+/blobs/:digest", async (request) => {
+    refuseDeletesWhenOff(ctx);
     const { name, digest } = await findBlob(ctx, request);
     // Only the repository's link goes: other repositories may share the bytes.
     await ctx.store.delete(layerLinkKey(name, digest));

@@ -4,11 +4,12 @@ import type { IRequest } from "itty-router";
 import type { Context } from "../context.ts";
 import { isDigestLike, parseDigest, type Digest } from "../digest.ts";
 import { RegistryError } from "../errors.ts";
+import { confirmManifestPut } from "../lifecycle/serving.ts";
 import { checkReferences, parseManifest, readRevision, type Revision } from "../manifests.ts";
 import { blobKey, referrerKey, revisionKey, tagKey, tagsPrefix } from "../paths.ts";
 import { validateTag } from "../reference.ts";
-import { listAll, readText, touchRepository, writeJson } from "../repository.ts";
-import { contentHeaders, decodeParam, nameOf } from "../routing.ts";
+import { listAll, markRepository, readText, touchRepository, writeJson } from "../repository.ts";
+import { contentHeaders, decodeParam, nameOf, refuseDeletesWhenOff } from "../routing.ts";
 import { readBytes, readLimited } from "../streams.ts";
 
 const MANIFEST = "/v2/:name+/manifests/:reference";
@@ -20,14 +21,24 @@ function referenceOf(request: IRequest): Reference {
   return isDigestLike(text) ? { digest: parseDigest(text) } : { tag: validateTag(text) };
 }
 
+/** For GET and HEAD: a reference that is no valid tag or digest names nothing, so 404 (PUT keeps the 400). */
+function readableReferenceOf(request: IRequest): Reference {
+  try {
+    return referenceOf(request);
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    throw new RegistryError("MANIFEST_UNKNOWN", { reference: decodeParam(request.params.reference ?? "") }, { message: `manifest unknown: ${error.message}` });
+  }
+}
+
 export function registerManifestRoutes(router: RegistryRouter, ctx: Context): void {
   router.head(MANIFEST, async (request) => {
-    const { digest, revision } = await resolveManifest(ctx, nameOf(request), referenceOf(request));
+    const { digest, revision } = await resolveManifest(ctx, nameOf(request), readableReferenceOf(request));
     return new Response(null, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
   });
 
   router.get(MANIFEST, async (request) => {
-    const { digest, revision } = await resolveManifest(ctx, nameOf(request), referenceOf(request));
+    const { digest, revision } = await resolveManifest(ctx, nameOf(request), readableReferenceOf(request));
     const bytes = await readManifestBytes(ctx, digest);
     return new Response(bytes, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
   });
@@ -44,9 +55,9 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
       throw new RegistryError("DIGEST_INVALID", { expected: reference.digest.value, actual: digest.value });
     }
     const manifest = parseManifest(bytes, request.headers.get("content-type"));
+    await markRepository(ctx, name); // first: a collection finds the repository's revisions through the catalog
     await checkReferences(ctx, name, manifest);
 
-    if (!(await ctx.store.head(blobKey(digest)))) await ctx.store.put(blobKey(digest), bytes);
     const revision: Revision = {
       mediaType: manifest.mediaType,
       size: bytes.byteLength,
@@ -55,9 +66,22 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
       subject: manifest.subject?.value,
       pushedAt: new Date().toISOString(),
     };
-    await writeJson(ctx, revisionKey(name, digest), revision);
-    if (manifest.subject) await writeJson(ctx, referrerKey(name, manifest.subject, digest), { digest: digest.value });
-    if (reference.tag) await writeJson(ctx, tagKey(name, reference.tag), { digest: digest.value, ...revision } satisfies TagLink);
+    const writeManifest = async () => {
+      if (!(await ctx.store.head(blobKey(digest)))) await ctx.store.put(blobKey(digest), bytes);
+      await writeJson(ctx, revisionKey(name, digest), revision);
+      if (manifest.subject) await writeJson(ctx, referrerKey(name, manifest.subject, digest), { digest: digest.value });
+    };
+    await writeManifest();
+    // A collection may be sweeping what this manifest names: keep it, or fail (src/lifecycle).
+    await confirmManifestPut(ctx, {
+      name, digest, manifest, tag: reference.tag, writeManifest,
+      writeTag: () => writeJson(ctx, tagKey(name, reference.tag!), { digest: digest.value, ...revision } satisfies TagLink),
+      markRepository: () => touchRepository(ctx, name, revision.pushedAt!),
+      removeManifest: async () => {
+        if (manifest.subject) await ctx.store.delete(referrerKey(name, manifest.subject, digest));
+        await ctx.store.delete(revisionKey(name, digest));
+      },
+    });
     await touchRepository(ctx, name, revision.pushedAt!);
 
     ctx.emit("onManifestPushed", { name, reference: reference.tag ?? digest.value, digest: digest.value, mediaType: manifest.mediaType });
@@ -67,6 +91,7 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
   });
 
   router.delete(MANIFEST, async (request) => {
+    refuseDeletesWhenOff(ctx);
     const name = nameOf(request);
     const reference = referenceOf(request);
     const { digest, revision } = await resolveManifest(ctx, name, reference);

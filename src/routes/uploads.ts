@@ -1,4 +1,4 @@
-// end-4a, end-4b: POST /v2/<name>/blobs/uploads/[?digest=<d>]; end-11: POST ?mount=<d>&from=<other>
+// end-4a, end-4b: POST /v2/<name>/blobs/uploads/[?digest=<d>]; end-11: POST ?mount=<d>[&from=<other>]
 // end-5: PATCH /v2/<name>/blobs/uploads/<id>; end-6: PUT /v2/<name>/blobs/uploads/<id>?digest=<d>
 // GET /v2/<name>/blobs/uploads/<id> (status), DELETE (cancel)
 import type { RegistryRouter } from "../routing.ts";
@@ -6,7 +6,9 @@ import type { IRequest } from "itty-router";
 import type { Context } from "../context.ts";
 import { parseDigest, type Digest } from "../digest.ts";
 import { validateName } from "../reference.ts";
-import { linkBlob, statLinkedBlob } from "../repository.ts";
+import { survivesSweep, touchBlob } from "../lifecycle/sweep-marks.ts";
+import { blobKey } from "../paths.ts";
+import { findLinkingRepository, linkBlob, statLinkedBlob } from "../repository.ts";
 import { decodeParam, grantOf, nameOf } from "../routing.ts";
 import { nonEmptyBody } from "../streams.ts";
 import {
@@ -46,10 +48,10 @@ export function registerUploadRoutes(router: RegistryRouter, ctx: Context): void
 
   router.patch(UPLOAD, async (request) => {
     const state = await loadUpload(ctx, nameOf(request), request.params.id!);
+    const chunk = chunkOf(request, state); // a bad Content-Range fails before any byte is read
     const body = await nonEmptyBody(request as unknown as Request);
-    const range = parseContentRange(request.headers.get("content-range"), state);
     if (!body) return uploadAccepted(state);
-    return uploadAccepted(await appendToUpload(ctx, state, body, { ...range, length: range.length ?? declaredLength(request) }));
+    return uploadAccepted(await appendToUpload(ctx, state, body, chunk));
   });
 
   router.put(UPLOAD, async (request) => {
@@ -72,43 +74,61 @@ export function registerUploadRoutes(router: RegistryRouter, ctx: Context): void
 /** Append the request's body (if any) as the final chunk, then verify and publish. */
 async function finishWithBody(ctx: Context, request: IRequest, state: UploadState, digest: string | null): Promise<Digest> {
   parseDigest(digest ?? ""); // reject a bad digest before reading any bytes
+  const chunk = chunkOf(request, state);
   const body = await nonEmptyBody(request as unknown as Request);
-  const range = parseContentRange(request.headers.get("content-range"), state);
-  const complete = body
-    ? await appendToUpload(ctx, state, body, { ...range, length: range.length ?? declaredLength(request) })
-    : state;
+  const complete = body ? await appendToUpload(ctx, state, body, chunk) : state;
   return finishUpload(ctx, complete, digest);
 }
 
-/** Link a blob from another repository the client may read; null when that is not possible. */
+/**
+ * Link a blob from another repository the client may pull (`from`, or with no `from` any
+ * repository that has it, as the spec allows); null when that is not possible.
+ */
 async function tryMount(ctx: Context, request: IRequest, name: string, digest: Digest, from: string | null): Promise<Digest | null> {
-  if (from === null) return null; // no automatic discovery: blobs stay private to their repositories
-  const source = decodeParam(from);
-  try {
-    validateName(source);
-  } catch {
-    return null; // not a repository name: fall back to a normal upload
+  const grant = grantOf(request);
+  if (from === null) {
+    // Any repository the caller may pull, found cheaply (repository.ts, findLinkingRepository).
+    if ((await findLinkingRepository(ctx, digest, (source) => grant.mayPull(source))) === null) return null;
+  } else {
+    const source = decodeParam(from);
+    try {
+      validateName(source);
+    } catch {
+      return null; // not a repository name: fall back to a normal upload
+    }
+    // The before stage asked for pull on `from` as an optional scope; without it, a normal upload.
+    if (!grant.granted("repository", source, "pull")) return null;
+    if ((await statLinkedBlob(ctx, source, digest)) === null) return null;
   }
-  // The before stage asked for pull on `from` as an optional scope; without it, a normal upload.
-  if (!grantOf(request).granted("repository", source, "pull")) return null;
-  if ((await statLinkedBlob(ctx, source, digest)) === null) return null;
   await linkBlob(ctx, name, digest);
+  // A 201 promises the blob to this client's manifest PUT, as a HEAD 200 does (src/lifecycle).
+  await touchBlob(ctx.store, digest);
+  if (!(await survivesSweep(ctx.store, blobKey(digest)))) return null; // collected meanwhile: a normal upload
   return digest;
 }
 
-/** `Content-Range: <start>-<end>` as sent with chunks; absent for streamed uploads. */
-function parseContentRange(header: string | null, state: UploadState): { start?: number; length?: number } {
-  if (header === null) return {};
-  const match = header.trim().match(/^(\d+)-(\d+)$/); // the spec form only, as distribution
+/**
+ * Where a request's bytes go and how many there are: `Content-Range: <start>-<end>` as sent
+ * with chunks (absent for streamed uploads) and Content-Length. A range that is malformed
+ * (an empty header too), beyond safe integers, or of another length than the declared body
+ * is one the upload cannot take: 416 before any byte is read. Only Content-Length, which the
+ * HTTP layer enforces, becomes the store's size hint; a range alone is checked as the bytes
+ * arrive (416 when they differ), so a header cannot make a store reserve 9 TB.
+ */
+function chunkOf(request: IRequest, state: UploadState): { start?: number; length?: number; lengthIsDeclared: boolean } {
+  const header = request.headers.get("content-length");
+  const declared = header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
+  const range = request.headers.get("content-range");
+  if (range === null) return { length: declared, lengthIsDeclared: declared !== undefined };
+  const match = range.trim().match(/^(\d+)-(\d+)$/); // the spec form only, as distribution
   const start = Number(match?.[1]);
   const end = Number(match?.[2]);
-  if (!match || end < start) throw rangeNotSatisfiable(state);
-  return { start, length: end - start + 1 };
-}
-
-function declaredLength(request: IRequest): number | undefined {
-  const header = request.headers.get("content-length");
-  return header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
+  if (!match || !Number.isSafeInteger(end) || end < start) throw rangeNotSatisfiable(state, `malformed Content-Range ${JSON.stringify(range)}`);
+  const length = end - start + 1;
+  if (declared !== undefined && declared !== length) {
+    throw rangeNotSatisfiable(state, `Content-Range ${range} is ${length} bytes, Content-Length ${declared}`);
+  }
+  return { start, length, lengthIsDeclared: declared !== undefined };
 }
 
 const uploadAccepted = (state: UploadState) =>

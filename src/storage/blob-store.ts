@@ -26,6 +26,16 @@ export interface ObjectInfo {
   size: number;
 }
 
+/** What `head` tells: the size, and when the object was last written (garbage collection needs it). */
+export interface ObjectStat extends ObjectInfo {
+  /**
+   * When the object at this key was last written (put or concat), in ms since the epoch, by
+   * the store's clock: file mtime, R2 `uploaded`, S3 `LastModified`. A store that cannot tell
+   * returns the current time: then nothing looks old, so nothing is collected (safe, not tidy).
+   */
+  modifiedMs: number;
+}
+
 export interface ObjectBody extends ObjectInfo {
   /** The bytes (or the requested range of them), streamed. */
   body: ReadableStream<Uint8Array>;
@@ -57,8 +67,8 @@ export interface ListResult {
 }
 
 export interface BlobStore {
-  /** Size of the object at `key`, or null when it does not exist. */
-  head(key: string): Promise<ObjectInfo | null>;
+  /** Size and last write time of the object at `key`, or null when it does not exist. */
+  head(key: string): Promise<ObjectStat | null>;
 
   /**
    * Stream the object at `key` (or `range` of it), or null when it does not exist.

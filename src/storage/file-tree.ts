@@ -1,6 +1,6 @@
 import { concatStreams, streamOf } from "../streams.ts";
 import { SortedDirectories } from "./sorted-dirs.ts";
-import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "./blob-store.ts";
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "./blob-store.ts";
 
 /**
  * The few file operations a FileTreeStore needs, supplied by each runtime (node:fs, Deno).
@@ -30,6 +30,9 @@ export interface FileSystem {
 
   /** Make the directory `path` and any missing parents; existing ones are fine. */
   mkdirp(path: string): Promise<void>;
+
+  /** Set the file's modification time to now (a rename keeps the old one). */
+  touch(path: string): Promise<void>;
 
   /** Remove the file `path`. */
   remove(path: string): Promise<void>;
@@ -83,9 +86,10 @@ export class FileTreeStore implements BlobStore {
     this.dirs = new SortedDirectories(fs);
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectStat | null> {
     const info = await this.fs.stat(this.path(key)).catch(this.ifMissing(null));
-    return info?.isFile ? { size: info.size } : null;
+    // No mtime (rare platforms): "now", so garbage collection never takes it for old.
+    return info?.isFile ? { size: info.size, modifiedMs: info.mtimeMs ?? Date.now() } : null;
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
@@ -100,7 +104,14 @@ export class FileTreeStore implements BlobStore {
   async concat(sources: string[], dest: string): Promise<void> {
     this.path(dest); // validate before any file is touched
     const paths = sources.map((key) => this.path(key));
-    if (sources.length === 1) return this.publish(paths[0]!, dest, sources[0]);
+    if (sources.length === 1) {
+      // A rename keeps the part's mtime, which may be hours old: the blob is written now.
+      await this.fs.touch(paths[0]!).catch((error) => {
+        if (this.fs.isMissing(error)) throw new NotFoundError(sources[0]!);
+        throw error;
+      });
+      return this.publish(paths[0]!, dest, sources[0]);
+    }
     await this.writeThenPublish(this.readInTurn(sources, paths), dest);
   }
 
@@ -126,6 +137,31 @@ export class FileTreeStore implements BlobStore {
     if (startAfter !== undefined && !startAfter.startsWith(prefix)) return { keys: [], truncated: false }; // past every key of the prefix
     await this.walk(base, prefix.slice(cut + 1), startAfter, keys, limit + 1);
     return { keys: keys.slice(0, limit), truncated: keys.length > limit };
+  }
+
+  /**
+   * Check at startup that a push can work here: make `root/.tmp`, write a file, rename it,
+   * remove it. Throws naming the root and the step that failed. A real write, not a look at
+   * permission bits, so it also tells the truth when running as root or on a read-only mount.
+   */
+  async probe(): Promise<void> {
+    const tempDir = this.fs.join(this.root, TEMP_DIR);
+    const written = this.fs.join(tempDir, `probe-${crypto.randomUUID()}`);
+    const renamed = `${written}-renamed`;
+    let step = `create the folder ${tempDir}`;
+    try {
+      await this.fs.mkdirp(tempDir);
+      step = `write a file in ${tempDir}`;
+      await this.fs.writeFile(written, streamOf(new Uint8Array([0x62])));
+      step = `rename a file in ${tempDir}`;
+      await this.fs.rename(written, renamed);
+      step = `remove a file in ${tempDir}`;
+      await this.fs.remove(renamed);
+    } catch (error) {
+      for (const path of [written, renamed]) await this.fs.remove(path).catch(() => {});
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`storage root ${this.root} is not usable: cannot ${step}: ${reason}`, { cause: error });
+    }
   }
 
   /** Remove temp files left behind by a crash (old enough that no live write owns them). */

@@ -1,5 +1,5 @@
 import { bodyOfBytes } from "../streams.ts";
-import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "./blob-store.ts";
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "./blob-store.ts";
 
 /**
  * The reference BlobStore: a Map of byte arrays. For tests and embedding; it holds
@@ -7,10 +7,11 @@ import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type L
  */
 export class MemoryStore implements BlobStore {
   private readonly objects = new Map<string, Uint8Array<ArrayBuffer>>();
+  private readonly modified = new Map<string, number>();
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectStat | null> {
     const bytes = this.objects.get(key);
-    return bytes ? { size: bytes.byteLength } : null;
+    return bytes ? { size: bytes.byteLength, modifiedMs: this.modified.get(key)! } : null;
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
@@ -23,7 +24,7 @@ export class MemoryStore implements BlobStore {
   async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, _options?: PutOptions): Promise<number> {
     // Collect first, then publish: a stream that errors leaves the old value in place.
     const bytes: Uint8Array<ArrayBuffer> = body instanceof Uint8Array ? new Uint8Array(body) : new Uint8Array(await new Response(body).arrayBuffer());
-    this.objects.set(key, bytes);
+    this.set(key, bytes);
     return bytes.byteLength;
   }
 
@@ -33,11 +34,17 @@ export class MemoryStore implements BlobStore {
       if (!bytes) throw new NotFoundError(key);
       return bytes;
     });
-    this.objects.set(dest, new Uint8Array(await new Blob(parts).arrayBuffer()));
+    this.set(dest, new Uint8Array(await new Blob(parts).arrayBuffer()));
   }
 
   async delete(key: string): Promise<void> {
     this.objects.delete(key);
+    this.modified.delete(key);
+  }
+
+  private set(key: string, bytes: Uint8Array<ArrayBuffer>): void {
+    this.objects.set(key, bytes);
+    this.modified.set(key, Date.now());
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {

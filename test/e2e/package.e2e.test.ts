@@ -14,7 +14,7 @@ import { containersEnv } from './lib/containers-env.ts';
 import { expectSameImage } from './lib/layout-compare.ts';
 import { randomImageLayout } from './lib/oci-layout.ts';
 import { run, sh } from './lib/exec.ts';
-import { peakRssKiB, startDaemon } from './lib/proc.ts';
+import { peakRssKiB, startDaemon } from '../lib/daemon.ts';
 import { uniqueRepo } from './lib/registry-api.ts';
 import { useRegistry } from './lib/suite.ts';
 import { tempDir } from './lib/tmp.ts';
@@ -138,7 +138,7 @@ ${extra}
 async function startInstalled(extra: Record<string, string>): Promise<RunningServer> {
   const root = tempDir('package-root');
   const started = performance.now();
-  const d = startDaemon(join(app, 'node_modules/.bin/berth'), ['serve', '--root', root, '--host', '127.0.0.1', '--port', '0', '--quiet'], NO_LOADER_ENV);
+  const d = startDaemon(join(app, 'node_modules/.bin/berth'), ['serve', '--root', root, '--host', '127.0.0.1', '--port', '0', '--quiet'], { env: NO_LOADER_ENV });
   try {
     const url = (await d.waitForLine(/berth listening on (http:\/\/127\.0\.0\.1:\d+)/, 30_000))[1]!;
     const first = await fetch(`${url}/v2/`);

@@ -8,12 +8,11 @@
 // Add a runtime: write launchers/<name>.ts exporting a Launcher and list it below.
 // Select it with BERTH_E2E_RUNTIME=<name>; BERTH_E2E_URL=<url> skips launching
 // for suites that can share a server (auth suites always launch their own).
-import { launchNode } from './launchers/node.ts';
+import { launchBerth } from './launchers/berth.ts';
 import { launchDistribution } from './launchers/distribution.ts';
-import { launchDeno } from './launchers/deno.ts';
 import { launchWorker } from './launchers/worker.ts';
 import { launchS3 } from './launchers/s3.ts';
-import { peakRssKiB } from './lib/proc.ts';
+import { peakRssKiB } from '../lib/daemon.ts';
 
 export interface ServerOptions {
   runtime?: string;
@@ -25,7 +24,7 @@ export interface ServerOptions {
   policyFile?: string;
   /** More BERTH_* settings (e.g. BERTH_READ_ONLY_USERS): environment on Node and Deno, --var on Workers. */
   env?: Record<string, string>;
-  /** Node only: serve this storage folder instead of a fresh one. */
+  /** Node and Deno: serve this storage folder instead of a fresh one. */
   root?: string;
 }
 
@@ -47,9 +46,9 @@ export interface RunningServer {
 export type Launcher = (opts: ServerOptions) => Promise<RunningServer>;
 
 export const launchers: Record<string, Launcher> = {
-  node: launchNode,
+  node: launchBerth('node'),
   distribution: launchDistribution,
-  deno: launchDeno,
+  deno: launchBerth('deno'),
   worker: launchWorker,
   // two Node processes on one s3rver bucket behind a proxy that alternates requests
   s3: launchS3,

@@ -219,4 +219,19 @@ describeTargets("auth tokens: using them", (kind) => {
     const both = (await getToken(target(), [`repository:${name}:pull,push`, `repository:${secret}:pull`], basic("alice"))).token;
     await expectStatus(await as(target(), bearer(both)).fetch(`/v2/${name}/blobs/uploads/?mount=${sha256(data)}&from=${secret}`, { method: "POST" }), 201);
   });
+
+  // Without `from` the client names no repository, so its token cannot carry a scope for one:
+  // "may pull" is then the policy for the token's user (Grant.mayPull). The custom-authorizer
+  // suite (auth.test.ts) covers a caller who may pull no repository holding the blob.
+  it("POST ?mount=<digest> without from, Bearer token for <name> only -> 201 from a repository the user may pull", async () => {
+    const secret = `team/${uniqueName()}`;
+    const data = randomBytes(33);
+    await expectStatus(await as(target(), basic("alice")).fetch(`/v2/${secret}/blobs/uploads/?digest=${sha256(data)}`, { method: "POST", body: data }), 201);
+    const name = `team/${uniqueName()}`;
+    const own = (await getToken(target(), [`repository:${name}:pull,push`], basic("alice"))).token;
+    const mounted = await as(target(), bearer(own)).fetch(`/v2/${name}/blobs/uploads/?mount=${sha256(data)}`, { method: "POST" });
+    await expectStatus(mounted, 201);
+    expect(mounted.headers.get("docker-content-digest")).toBe(sha256(data));
+    await expectStatus(await as(target(), bearer(own)).fetch(`/v2/${name}/blobs/${sha256(data)}`, { method: "HEAD" }), 200);
+  });
 }, ["htpasswd"]);

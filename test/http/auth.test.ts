@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import bcrypt from "bcryptjs";
-import { describe, expect, it, vi } from "vitest";
+import { expect, it, vi } from "vitest";
 import type { AccessRequest, BlobEvent, ManifestEvent } from "../../src/options.ts";
 import { describeTargets, useTarget, type Target } from "../targets/index.ts";
 import {
@@ -366,9 +366,34 @@ describeTargets("auth: mount needs pull on from", (kind) => {
       authorize: (request, access) => {
         if (request.headers.get("x-token") === "secret") return true;
         const only = request.headers.get("x-push-only");
+        const pull = request.headers.get("x-pull");
+        if (access.action === "pull" && pull !== null && Buffer.from(pull, "base64").toString() === access.name) return true;
         return only !== null && Buffer.from(only, "base64").toString() === access.name;
       },
     },
+  });
+
+  it("POST /v2/<name>/blobs/uploads/?mount=<digest> without from mounts only from a repository the caller may pull", async () => {
+    const admin = withHeaders(target(), { "X-Token": "secret" });
+    const secret = `private/${uniqueName()}`;
+    const digest = await pushBlob(admin, secret, randomBytes(40));
+    const name = `mine/${uniqueName()}`;
+    const denied = await target().fetch(`/v2/${name}/blobs/uploads/?mount=${digest}`, {
+      method: "POST",
+      headers: { "X-Push-Only": tokenFor(name) },
+    });
+    await expectStatus(denied, 202);
+    await denied.body?.cancel();
+    expect(await blobStatus(admin, name, digest)).toBe(404);
+
+    const readable = `shared/${uniqueName()}`;
+    await admin.fetch(`/v2/${readable}/blobs/uploads/?mount=${digest}&from=${secret}`, { method: "POST" });
+    const mounted = await target().fetch(`/v2/${name}/blobs/uploads/?mount=${digest}`, {
+      method: "POST",
+      headers: { "X-Push-Only": tokenFor(name), "X-Pull": tokenFor(readable) },
+    });
+    await expectStatus(mounted, 201);
+    expect(await blobStatus(admin, name, digest)).toBe(200);
   });
 
   it("POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<repo not readable> -> 202, blob not linked", async () => {
@@ -475,10 +500,3 @@ describeTargets("hooks that throw", (kind) => {
     vi.restoreAllMocks();
   });
 }, ["hooks"]);
-
-describe("fixtures", () => {
-  it("htpasswd fixture has $2b$ and $2y$ entries", () => {
-    expect(HTPASSWD).toMatch(/^alice:\$2b\$/m);
-    expect(HTPASSWD).toMatch(/^bob:\$2y\$/m);
-  });
-});

@@ -188,6 +188,18 @@ export async function pushBlob(t: Target, name: string, data: Uint8Array | strin
   return digest;
 }
 
+/** Push a blob as skopeo and podman do: POST, one PATCH with the whole blob, PUT ?digest=. */
+export async function pushBlobInOnePatch(t: Target, name: string, data: Uint8Array | string): Promise<string> {
+  const bytes = asBytes(data);
+  const digest = sha256(bytes);
+  const { location } = await startUpload(t, name);
+  const patch = await t.fetch(location, { method: "PATCH", body: bytes, headers: { "Content-Type": "application/octet-stream" } });
+  await expectStatus(patch, 202);
+  const put = await t.fetch(withQuery(locationOf(patch), { digest }), { method: "PUT" });
+  await expectStatus(put, 201);
+  return digest;
+}
+
 export async function pushManifest(
   t: Target,
   name: string,

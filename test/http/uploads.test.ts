@@ -172,17 +172,43 @@ describeTargets("uploads", (kind, caps) => {
     expect(status.headers.get("range")).toBe("0-0");
   });
 
-  it("PATCH /v2/<name>/blobs/uploads/<id> whose Content-Range length differs from the body -> 400 SIZE_INVALID or 416, upload unchanged", async () => {
+  // A range the upload cannot take is 416 on every store, sized or streamed (R2 used to be
+  // asked for a 9 TB object and answered 500).
+  for (const [label, range, size] of [
+    ["longer than the body", "0-99", 50],
+    ["shorter than the body", "0-9", 50],
+    ["of 10 TB", "0-9999999999999", 10],
+    ["past safe integers", "0-99999999999999999999", 10],
+  ] as const) {
+    for (const streamed of [false, true]) {
+      it(`PATCH /v2/<name>/blobs/uploads/<id> with a Content-Range ${label}${streamed ? ", chunked body" : ""} -> 416 RANGE_INVALID, upload unchanged`, async () => {
+        const name = uniqueName();
+        const { location } = await startUpload(target(), name);
+        const data = randomBytes(size);
+        const res = await target().fetch(location, {
+          method: "PATCH",
+          headers: { "Content-Range": range },
+          body: streamed ? streamOf([data.slice(0, 5), data.slice(5)]) : data,
+        });
+        await expectError(res, 416, "RANGE_INVALID");
+        expect(res.headers.get("range")).toBe("0-0");
+        const status = await target().fetch(location);
+        await expectStatus(status, 204);
+        expect(status.headers.get("range")).toBe("0-0");
+        const patch = await target().fetch(location, { method: "PATCH", body: data });
+        await expectStatus(patch, 202);
+        expect(patch.headers.get("range")).toBe(`0-${size - 1}`);
+      });
+    }
+  }
+
+  // workerd drops a header with an empty value before the Worker runs, so there it reads as
+  // absent (runtimes/cloudflare/README.md).
+  it.skipIf(kind === "worker")("PATCH /v2/<name>/blobs/uploads/<id> with an empty Content-Range -> 416 RANGE_INVALID (malformed, not absent)", async () => {
     const name = uniqueName();
     const { location } = await startUpload(target(), name);
-    const res = await target().fetch(location, {
-      method: "PATCH",
-      headers: { "Content-Range": "0-99" },
-      body: randomBytes(50),
-    });
-    expect([400, 416]).toContain(res.status);
-    if (res.status === 400) await expectError(res, 400, "SIZE_INVALID");
-    else await res.body?.cancel();
+    const res = await target().fetch(location, { method: "PATCH", headers: { "Content-Range": "" }, body: randomBytes(10) });
+    await expectError(res, 416, "RANGE_INVALID");
     const status = await target().fetch(location);
     expect(status.headers.get("range")).toBe("0-0");
   });
@@ -260,11 +286,10 @@ describeTargets("uploads", (kind, caps) => {
     });
   }
 
-  for (const id of ["not-a-uuid", "..", "..%2F..%2Fblobs", "%2e%2e%2fx", "a".repeat(300)]) {
-    it(`GET /v2/<name>/blobs/uploads/${id.slice(0, 20)} (malformed id) -> 404 BLOB_UPLOAD_UNKNOWN or 400, never 500`, async () => {
-      const res = await target().fetch(`/v2/${uniqueName()}/blobs/uploads/${id}`);
-      expect([400, 404]).toContain(res.status);
-      await res.body?.cancel();
+  // ("/uploads/.." is a non-canonical target: errors.test.ts sends it over a raw socket.)
+  for (const id of ["not-a-uuid", "..%2F..%2Fblobs", "%2e%2e%2fx", "a".repeat(300)]) {
+    it(`GET /v2/<name>/blobs/uploads/${id.slice(0, 20)} (malformed id) -> 404 BLOB_UPLOAD_UNKNOWN`, async () => {
+      await expectError(await target().fetch(`/v2/${uniqueName()}/blobs/uploads/${id}`), 404, "BLOB_UPLOAD_UNKNOWN");
     });
   }
 
@@ -310,12 +335,12 @@ describeTargets("uploads", (kind, caps) => {
         "Content-Type": "application/octet-stream",
         "Content-Length": String(data.byteLength),
       }, partial);
-      // The server may take a moment to notice; the session must never have grown.
+      // The server may take a moment to notice; the session stays, and never grows.
       await vi.waitFor(async () => {
         const status = await t.fetch(location);
         await status.body?.cancel();
-        expect([204, 404]).toContain(status.status);
-        if (status.status === 204) expect(status.headers.get("range")).toBe("0-0");
+        expect(status.status).toBe(204);
+        expect(status.headers.get("range")).toBe("0-0");
       }, { timeout: 3000, interval: 100 });
       expect(await blobStatus(t, name, sha256(partial))).toBe(404);
       expect(await blobStatus(t, name, sha256(data))).toBe(404);

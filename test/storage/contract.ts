@@ -100,8 +100,29 @@ export function describeBlobStoreContract(
       it("head(key) -> {size} after put, including size 0", async () => {
         await store.put("a/b/c", text("hello"));
         await store.put("a/empty", new Uint8Array(0));
-        expect(await store.head("a/b/c")).toEqual({ size: 5 });
-        expect(await store.head("a/empty")).toEqual({ size: 0 });
+        expect(await store.head("a/b/c")).toMatchObject({ size: 5 });
+        expect(await store.head("a/empty")).toMatchObject({ size: 0 });
+      });
+      // Garbage collection tells young objects from old ones by this time (src/lifecycle).
+      it("head(key).modifiedMs is when the key was last written, by put or by concat", async () => {
+        const slack = 2000; // store clocks (file mtime, R2) may round or differ a little from ours
+        const before = Date.now();
+        await store.put("t/one", text("x"));
+        const first = (await store.head("t/one"))!.modifiedMs;
+        expect(first).toBeGreaterThanOrEqual(before - slack);
+        expect(first).toBeLessThanOrEqual(Date.now() + slack);
+        await store.put("t/part", text("part"));
+        await tick(1100); // past a one-second mtime granularity
+        const rewritten = Date.now();
+        await store.put("t/one", text("y"));
+        expect((await store.head("t/one"))!.modifiedMs).toBeGreaterThanOrEqual(rewritten - slack);
+        expect((await store.head("t/one"))!.modifiedMs).toBeGreaterThan(first);
+        // One source: a store may rename, but the destination is written now, not when the part was.
+        const concatenated = Date.now();
+        await store.concat(["t/part"], "t/joined");
+        const joined = (await store.head("t/joined"))!.modifiedMs;
+        expect(joined).toBeGreaterThanOrEqual(concatenated - 500);
+        expect(joined).toBeLessThanOrEqual(Date.now() + slack);
       });
       it("head of a key's parent path (not itself a key) -> null", async () => {
         await store.put("dir/leaf", text("x"));
@@ -196,7 +217,7 @@ export function describeBlobStoreContract(
         await store.put("k", text("first value, longer"));
         await store.put("k", text("second"));
         expect(fingerprint(await value("k"))).toBe(fingerprint(text("second")));
-        expect(await store.head("k")).toEqual({ size: 6 });
+        expect(await store.head("k")).toMatchObject({ size: 6 });
       });
       it("put with an erroring stream rejects with that error and stores nothing", async () => {
         const boom = new Error("client went away");
@@ -267,7 +288,7 @@ export function describeBlobStoreContract(
           },
         });
         expect(await store.put("big/object", stream, { size: total })).toBe(total);
-        expect(await store.head("big/object")).toEqual({ size: total });
+        expect(await store.head("big/object")).toMatchObject({ size: total });
         const got = await store.get("big/object");
         const readHash = createHash("sha256");
         for await (const part of got!.body as unknown as AsyncIterable<Uint8Array>) readHash.update(part);

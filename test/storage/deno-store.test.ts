@@ -4,14 +4,13 @@
  * with read/write permission for one temp folder only, and the suite talks to it through
  * RemoteStore. Skipped when no deno executable is installed (unless REQUIRE_CLIENTS=1).
  */
-import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FsStore } from "../../runtimes/node/fs-store.ts";
-import { DENO_CONFIG, denoBinary, REPO_ROOT, stopChild, waitForLine } from "../targets/deno.ts";
+import { DENO_CONFIG, denoBinary, REPO_ROOT } from "../lib/berth-command.ts";
+import { startDaemon, type Daemon } from "../lib/daemon.ts";
 import { describeBlobStoreContract, randomBytes, readAll, streamOf } from "./contract.ts";
 import { RemoteStore } from "./store-rpc.ts";
 
@@ -20,7 +19,7 @@ const run = bin !== null || !!process.env.REQUIRE_CLIENTS;
 
 let parent = "";
 let baseUrl = "";
-let child: ChildProcess | undefined;
+let server: Daemon | undefined;
 let stores = 0;
 
 /** A fresh store: its own folder under the server's root. */
@@ -60,12 +59,12 @@ describe.skipIf(!run)("DenoStore", () => {
       "--allow-net=127.0.0.1:0", `--allow-read=${parent}`, `--allow-write=${parent}`,
       join(REPO_ROOT, "runtimes/deno/test-store-server.ts"), parent,
     ];
-    child = spawn(bin, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
-    baseUrl = await waitForLine(child, /listening on (http:\/\/\S+)/, "deno store server");
+    server = startDaemon(bin, args, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: "1" } });
+    baseUrl = (await server.waitForLine(/listening on (http:\/\/\S+)/, 60_000))[1]!.replace(/\/$/, "");
   }, 90_000);
 
   afterAll(async () => {
-    if (child) await stopChild(child);
+    if (server) await server.stop(5_000);
     if (parent) await rm(parent, { recursive: true, force: true });
   });
 

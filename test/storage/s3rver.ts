@@ -4,12 +4,11 @@
  * credentials are fixed (S3RVER/S3RVER). test/storage/s3rver-main.cjs fixes where it differs
  * from S3 and adds UploadPartCopy in front of it. It ignores If-None-Match.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { stopAndClean, waitForLine } from "../targets/child-process.ts";
+import { startDaemon } from "../lib/daemon.ts";
 
 const BIN = fileURLToPath(new URL("./s3rver-main.cjs", import.meta.url));
 
@@ -27,12 +26,16 @@ export async function startS3rver(buckets: string[] = ["berth-test"], { copy = t
   const dir = await mkdtemp(join(tmpdir(), "berth-s3rver-"));
   const args = [BIN, join(dir, "data"), ...buckets];
   // s3rver makes continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider.
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERTH_S3RVER_COPY: copy ? "1" : "0" } });
+  const daemon = startDaemon(process.execPath, ["--openssl-legacy-provider", ...args], { env: { ...process.env, BERTH_S3RVER_COPY: copy ? "1" : "0" } });
+  const close = async () => {
+    await daemon.stop(5_000);
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
-    const port = await waitForLine(child, /S3rver listening on [\d.]+:(\d+)/, "s3rver", 30_000);
-    return { endpoint: `http://127.0.0.1:${port}`, buckets, close: () => stopAndClean(child, dir) };
+    const port = (await daemon.waitForLine(/S3rver listening on [\d.]+:(\d+)/, 30_000))[1]!;
+    return { endpoint: `http://127.0.0.1:${port}`, buckets, close };
   } catch (error) {
-    await stopAndClean(child, dir);
+    await close();
     throw error;
   }
 }

@@ -4,7 +4,7 @@
  * `serveStoreRpc`, and the suite (in Node) talks to it through `RemoteStore`.
  * Web APIs only, so every runtime can import the server half.
  */
-import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "../../src/index.ts";
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "../../src/index.ts";
 
 /** The runtime side: answer `/rpc/...` requests by calling `store`. */
 export async function serveStoreRpc(store: BlobStore, request: Request): Promise<Response> {
@@ -26,7 +26,7 @@ export async function serveStoreRpc(store: BlobStore, request: Request): Promise
     switch (request.method) {
       case "HEAD": {
         const info = await store.head(key);
-        return new Response(null, { status: info ? 200 : 404, headers: info ? { "x-size": String(info.size) } : {} });
+        return new Response(null, { status: info ? 200 : 404, headers: info ? { "x-size": String(info.size), "x-modified": String(info.modifiedMs) } : {} });
       }
       case "GET": {
         const offset = param("offset");
@@ -66,9 +66,9 @@ export class RemoteStore implements BlobStore {
     return this.url(`object/${encodeURIComponent(key)}`, query);
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectStat | null> {
     const response = await check(await fetch(this.objectUrl(key), { method: "HEAD" }), [404]);
-    return response.status === 404 ? null : { size: Number(response.headers.get("x-size")) };
+    return response.status === 404 ? null : { size: Number(response.headers.get("x-size")), modifiedMs: Number(response.headers.get("x-modified")) };
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {

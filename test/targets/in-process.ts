@@ -1,10 +1,14 @@
 /** The registry core called directly: createRegistry + MemoryStore, no socket. */
-import { createRegistry, MemoryStore } from "../../src/index.ts";
+import { createRegistry, MemoryStore, parseArgv, resolveConfig, runLifecycleCommand } from "../../src/index.ts";
 import type { Target, TargetOptions } from "./index.ts";
+import { lifecycleArgs } from "./lifecycle-args.ts";
 
 export const IN_PROCESS_ORIGIN = "http://registry.test";
 
 export async function createInProcessTarget(options: TargetOptions): Promise<Target> {
+  const store = new MemoryStore();
+  const { lifecycle, ...registryOptions } = options;
+  const args = lifecycleArgs(lifecycle);
   // The htpasswd and policy "files" live here; the registry re-reads them as it would files.
   const files: { htpasswd?: string; policy?: string } = {
     htpasswd: options.auth?.htpasswd,
@@ -12,7 +16,7 @@ export async function createInProcessTarget(options: TargetOptions): Promise<Tar
   };
   const read = (which: "htpasswd" | "policy") => (files[which] === undefined ? undefined : async () => files[which]!);
   const auth = options.auth?.htpasswd === undefined ? options.auth : { ...options.auth, reload: { htpasswd: read("htpasswd"), policy: read("policy"), intervalMs: options.auth.reload?.intervalMs } };
-  const registry = createRegistry({ store: new MemoryStore(), ...options, auth });
+  const registry = createRegistry({ store, ...registryOptions, auth, deletes: !lifecycle?.noDelete });
   return {
     name: "in-process",
     async writeAuthFile(which, text) {
@@ -27,6 +31,13 @@ export async function createInProcessTarget(options: TargetOptions): Promise<Tar
         ...(streaming ? { duplex: "half" } : {}),
       } as RequestInit);
       return registry.fetch(request);
+    },
+    async lifecycle(command, flags = []) {
+      const parsed = parseArgv([command, ...(command === "gc" ? args.gc : []), ...flags]);
+      const file = args.configText ? { text: args.configText, name: "config.json" } : undefined;
+      const config = resolveConfig({ flags: parsed.flags, file });
+      if (options.uploadExpiryMs !== undefined) config.uploads.expiry = options.uploadExpiryMs;
+      return runLifecycleCommand(command, store, config);
     },
     async close() {},
   };

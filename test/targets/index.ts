@@ -6,17 +6,33 @@
  */
 import { afterAll, beforeAll, describe } from "vitest";
 import type { AuthOptions, RegistryHooks } from "../../src/options.ts";
-import { denoAvailable } from "./deno.ts";
+import { denoBinary } from "../lib/berth-command.ts";
 
 export interface TargetOptions {
   auth?: AuthOptions;
   hooks?: RegistryHooks;
   uploadExpiryMs?: number;
   maxManifestBytes?: number;
+  /** Storage lifecycle settings, for serve and for gc alike (their config keys). */
+  lifecycle?: LifecycleOptions;
   /** The web UI on or off (--no-ui) and CORS origins (--cors-origins). */
   ui?: boolean;
   corsOrigins?: string[];
 }
+
+export interface LifecycleOptions {
+  /** --grace, e.g. "0s". */
+  grace?: string;
+  deleteUntagged?: boolean;
+  /** --no-delete on the server. */
+  noDelete?: boolean;
+  /** --gc-interval on the server (Node and Deno), which then also takes --grace and --delete-untagged. */
+  interval?: string;
+  /** The config file's `retention` rules, as written there. */
+  retention?: unknown[];
+}
+
+export type LifecycleCommand = "gc" | "du";
 
 export interface Target {
   /** The kind, e.g. "in-process" or "node". */
@@ -28,10 +44,30 @@ export interface Target {
   baseUrl?: string;
   /** Set when the target owns a storage directory: its parent holds nothing else of the registry's. */
   rootDir?: string;
+  /**
+   * `berth gc` / `berth du` on the target's storage while it serves (the CLI on Node and Deno,
+   * the Cron handler's slices on Workers, the library in-process), with `flags` added; its output.
+   */
+  lifecycle(command: LifecycleCommand, flags?: string[]): Promise<string>;
   /** Rewrite the htpasswd or policy file the registry was started with (reload tests). */
   writeAuthFile?(which: "htpasswd" | "policy", text: string): Promise<void>;
   /** SIGHUP: re-read them now. */
   hangUp?(): Promise<void>;
+}
+
+/** A Target for a registry listening at `baseUrl`, spoken to with real fetch over a socket. */
+export function socketTarget(name: string, baseUrl: string, close: () => Promise<void> = async () => {}, rootDir?: string): Target {
+  return {
+    name,
+    baseUrl,
+    rootDir,
+    async fetch(path, init = {}) {
+      const streaming = init.body instanceof ReadableStream;
+      return fetch(baseUrl + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
+    },
+    close,
+    lifecycle: () => Promise.reject(new Error(`${name} target: no lifecycle command`)),
+  };
 }
 
 /** What a target kind can be configured with; suites skip tests whose needs a kind lacks. */
@@ -46,12 +82,14 @@ export interface Capabilities {
   customAuthorizer: boolean;
   /** hooks (functions: only in-process). */
   hooks: boolean;
-  /** uploadExpiryMs and maxManifestBytes. */
+  /** uploadExpiryMs and maxManifestBytes (the CLI's --upload-expiry and --max-manifest-size). */
   limits: boolean;
   /** A request may claim a Content-Length the body does not have (only without a socket). */
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
   socket: boolean;
+  /** `berth du` and `gc --dry-run` (a command line; Workers collect only on their Cron Trigger). */
+  lifecycleCli: boolean;
   /** ui and corsOrigins. */
   uiOptions: boolean;
 }
@@ -75,6 +113,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: true,
       socket: false,
+      lifecycleCli: true,
       uiOptions: true,
     },
     create: async (options) => (await import("./in-process.ts")).createInProcessTarget(options),
@@ -87,28 +126,30 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       authReload: true,
       customAuthorizer: false,
       hooks: false,
-      limits: false,
+      limits: true,
       forgedContentLength: false,
       socket: true,
+      lifecycleCli: true,
       uiOptions: true,
     },
-    create: async (options) => (await import("./node.ts")).createNodeTarget(options),
+    create: async (options) => (await import("./cli.ts")).createCliTarget("node", options),
   },
   // runtimes/deno/main.ts under `deno run` with least-privilege permissions; default when deno is installed.
   deno: {
-    default: denoAvailable(),
+    default: denoBinary() !== null,
     capabilities: {
       htpasswd: true,
       authOptions: true,
       authReload: true,
       customAuthorizer: false,
       hooks: false,
-      limits: false,
+      limits: true,
       forgedContentLength: false,
       socket: true,
-      uiOptions: false,
+      lifecycleCli: true,
+      uiOptions: true,
     },
-    create: async (options) => (await import("./deno.ts")).createDenoTarget(options),
+    create: async (options) => (await import("./cli.ts")).createCliTarget("deno", options),
   },
   // Two `berth serve` processes on one bucket of a real S3 server (s3rver); requests alternate between them.
   s3: {
@@ -123,6 +164,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       uiOptions: true,
+      lifecycleCli: false,
     },
     create: async (options) => (await import("./s3.ts")).createS3Target(options),
   },
@@ -139,6 +181,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       uiOptions: true,
+      lifecycleCli: false,
     },
     create: async (options) => (await import("./s3.ts")).createS3Target(options, "deno"),
   },
@@ -154,6 +197,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      lifecycleCli: false,
       uiOptions: false,
     },
     create: async (options) => (await import("./worker.ts")).createWorkerTarget(options),
@@ -231,3 +275,4 @@ export function useTarget(kind: string, options: TargetOptions = {}): () => Targ
     return target;
   };
 }
+

@@ -5,7 +5,7 @@
  * upload never downloads it, and listings use StartAfter, so a page costs a page.
  */
 import { concatStreams, streamOf } from "../../streams.ts";
-import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectInfo, type PutOptions } from "../blob-store.ts";
+import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "../blob-store.ts";
 import { OBJECT_LIMITS, partSizeFor, planConcat, putInParts, runMultipart, type ConcatPart, type ObjectLimits, type UploadedPart } from "../object-store.ts";
 import { S3Client, S3Error, type S3Location } from "./client.ts";
 
@@ -57,9 +57,12 @@ export class S3Store implements BlobStore {
     }
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectStat | null> {
     const response = await this.client.head(this.prefix + key);
-    return response && { size: Number(response.headers.get("content-length")) };
+    if (!response) return null;
+    // Last-Modified has one-second resolution; without one, "now", so GC never takes it for old.
+    const modified = Date.parse(response.headers.get("last-modified") ?? "");
+    return { size: Number(response.headers.get("content-length")), modifiedMs: Number.isNaN(modified) ? Date.now() : modified };
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {

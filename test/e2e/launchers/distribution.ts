@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Launcher } from '../servers.ts';
-import { freePort, peakRssKiB, startDaemon, waitForHttp } from '../lib/proc.ts';
+import { freePort, peakRssKiB, startDaemon, waitForHttp } from '../../lib/daemon.ts';
 import { tempDir } from '../lib/tmp.ts';
 
 export const launchDistribution: Launcher = async (opts) => {

@@ -6,7 +6,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Launcher } from '../servers.ts';
-import { peakRssKiB, startDaemon, type Daemon } from '../lib/proc.ts';
+import { peakRssKiB, startDaemon, type Daemon } from '../../lib/daemon.ts';
 import { S3RVER_CREDENTIALS, startS3rver } from '../../storage/s3rver.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/berth.mjs', import.meta.url));
@@ -19,7 +19,7 @@ export const launchS3: Launcher = async (opts) => {
   if (opts.anonymousPull) args.push('--anonymous-pull');
   if (opts.policyFile) args.push('--policy', opts.policyFile);
   const env = { ...process.env, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey };
-  const daemons: Daemon[] = [startDaemon(process.execPath, args, env), startDaemon(process.execPath, args, env)];
+  const daemons: Daemon[] = [startDaemon(process.execPath, args, { env }), startDaemon(process.execPath, args, { env })];
   let proxy: Server | undefined;
   const stop = async () => {
     await new Promise<void>((done) => (proxy ? proxy.close(() => done()) : done()));

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Launcher } from '../servers.ts';
-import { freePort, peakRssKiB, startDaemon } from '../lib/proc.ts';
+import { freePort, peakRssKiB, startDaemon } from '../../lib/daemon.ts';
 import { tempDir } from '../lib/tmp.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -22,7 +22,7 @@ export const launchWorker: Launcher = async (opts) => {
   if (opts.policyFile) args.push('--var', `BERTH_POLICY:${readFileSync(opts.policyFile, 'utf8')}`);
   for (const [key, value] of Object.entries(opts.env ?? {})) args.push('--var', `${key}:${value}`);
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', CI: 'true' };
-  const d = startDaemon(process.execPath, args, env);
+  const d = startDaemon(process.execPath, args, { env });
   try {
     await d.waitForLine(/Ready on http:\/\/127\.0\.0\.1:\d+/, 120_000);
     const url = `http://127.0.0.1:${port}`;

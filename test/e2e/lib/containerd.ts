@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, type RunOptions, type RunResult } from './exec.ts';
-import { startDaemon, type Daemon } from './proc.ts';
+import { startDaemon, type Daemon } from '../../lib/daemon.ts';
 import { tempDir } from './tmp.ts';
 
 export interface Containerd {

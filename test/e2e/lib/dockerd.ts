@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, sh, type RunOptions, type RunResult } from './exec.ts';
-import { startDaemon, type Daemon } from './proc.ts';
+import { startDaemon, type Daemon } from '../../lib/daemon.ts';
 import { tempDir } from './tmp.ts';
 
 export interface Dockerd {

@@ -1,13 +1,17 @@
-// Child-process plumbing for long-running servers (registries, dockerd,
-// containerd): start, collect log lines, wait for readiness, stop by pid.
+// Child-process plumbing for long-running servers (Berth on Node and Deno, the reference
+// registry, dockerd, containerd, the benchmark's sink): start, collect log lines, wait for
+// readiness, stop by pid. The one way the HTTP targets, the e2e suite and the benchmark
+// start a process (test/lib/berth-command.ts says what to start for Berth).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export interface Daemon {
   child: ChildProcess;
   pid: number;
   logs: string[];
+  /** Set once the process has exited (why, as text). */
+  readonly exited: string | undefined;
   /** Resolves with the first log line matching re (rejects on exit or timeout). */
   waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   stop(timeoutMs?: number): Promise<void>;
@@ -15,8 +19,19 @@ export interface Daemon {
 
 const MAX_LOG_LINES = 20_000;
 
-export function startDaemon(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Daemon {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface DaemonOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Also write everything the process prints to this file. */
+  logFile?: string;
+  /** Run under `nice -n <priority>` (nice execs, so the pid stays the server's). */
+  priority?: number;
+}
+
+export function startDaemon(cmd: string, args: string[], options: DaemonOptions = {}): Daemon {
+  const [file, argv] = options.priority === undefined ? [cmd, args] : ['nice', ['-n', String(options.priority), cmd, ...args]];
+  const child = spawn(file, argv, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = options.logFile ? createWriteStream(options.logFile) : undefined;
   const logs: string[] = [];
   const waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
   let exited: string | undefined;
@@ -24,7 +39,8 @@ export function startDaemon(cmd: string, args: string[], env: NodeJS.ProcessEnv 
 
   const onData = (stream: NodeJS.ReadableStream) => {
     let buf = '';
-    stream.on('data', (d: Buffer) => {
+    stream.on('data', (d: Buffer) => { // always drained, so a chatty server never blocks on a full pipe
+      log?.write(d);
       buf += d.toString();
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
@@ -44,6 +60,7 @@ export function startDaemon(cmd: string, args: string[], env: NodeJS.ProcessEnv 
   const closed = new Promise<void>((resolve) => child.on('close', (code, sig) => {
     exited = `${cmd} exited (${code ?? sig})`;
     for (const w of exitWaiters) w(exited);
+    log?.end();
     resolve();
   }));
   child.on('error', (err) => { exited = `${cmd}: ${err.message}`; for (const w of exitWaiters) w(exited); });
@@ -52,6 +69,7 @@ export function startDaemon(cmd: string, args: string[], env: NodeJS.ProcessEnv 
     child,
     pid: child.pid ?? -1,
     logs,
+    get exited() { return exited; },
     waitForLine(re, timeoutMs = 30_000) {
       const seen = logs.map((l) => l.match(re)).find(Boolean);
       if (seen) return Promise.resolve(seen);
@@ -115,7 +133,8 @@ function readStatusField(pid: number, field: string): number | undefined {
   } catch { return undefined; }
 }
 
-function descendants(pid: number): number[] {
+/** Every descendant of `pid` (children, their children, ...), from /proc. */
+export function descendants(pid: number): number[] {
   const parent = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;

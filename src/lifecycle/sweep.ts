@@ -1,0 +1,140 @@
+/**
+ * The collector's sweep: blobs no kept manifest references, dangling links, empty
+ * repositories. Every delete goes through a sweep mark (walk.ts `sweepKey`, sweep-marks.ts).
+ */
+import { parseDigest } from "../digest.ts";
+import { blobKey, BLOBS_PREFIX, catalogKey, digestTextOfBlobKey, digestTextOfLinkKey, layersPrefix, referrersRoot, revisionKey, revisionsPrefix, sweepMarkKey, tagsPrefix, touchKey } from "../paths.ts";
+import type { BlobStore } from "../storage/blob-store.ts";
+import { SWEEP_MARK_TTL_MS } from "./sweep-marks.ts";
+import { youngAfter, type GcState } from "./state.ts";
+import { listKeys, listRepositories, listRevisionDigests, markManifest, readManifestRefs, sweepKey } from "./walk.ts";
+
+/** Blobs looked at per step; also the most sweep marks standing at once. */
+export const SWEEP_BATCH = 500;
+
+// The blob listing goes shard by shard (blobs/<alg>/<hex[0..2]>/): a filesystem store lists one
+// directory, not the whole tree, per page.
+const SHARDS = ["sha256", "sha512"].flatMap((alg) => Array.from({ length: 256 }, (_, i) => `${BLOBS_PREFIX}${alg}/${i.toString(16).padStart(2, "0")}/`));
+
+/**
+ * One page of the blob listing; unmarked blobs collect in `state.pending` and are swept
+ * SWEEP_BATCH at a time (and at the end). Returns false when the listing is done.
+ */
+export async function sweepBlobPage(store: BlobStore, state: GcState): Promise<boolean> {
+  const shard = state.shard ?? 0;
+  const pending = (state.pending ??= []);
+  if (shard < SHARDS.length) {
+    const page = await store.list(SHARDS[shard]!, { startAfter: state.cursor, limit: SWEEP_BATCH });
+    for (const key of page.keys) {
+      const digest = digestTextOfBlobKey(key);
+      if (!digest || !key.endsWith("/data")) continue;
+      state.report.examined++;
+      if (!state.marked.has(digest)) pending.push(digest);
+    }
+    state.cursor = page.truncated ? page.keys.at(-1) : undefined;
+    if (!page.truncated) state.shard = shard + 1;
+  }
+  const more = (state.shard ?? 0) < SHARDS.length;
+  if (pending.length >= SWEEP_BATCH || (!more && pending.length > 0)) {
+    await sweepCandidates(store, state, pending.splice(0));
+  }
+  return more;
+}
+
+/**
+ * Mark every candidate, then re-read what may have been pushed since the plan (new revisions
+ * anywhere), then delete each candidate that is still unreferenced and old, never more than
+ * SWEEP_MARK_TTL_MS after its mark went up. A manifest PUT that finished its checks before
+ * the marks is found by the re-read; one that checks after them waits and sees the outcome.
+ */
+async function sweepCandidates(store: BlobStore, state: GcState, unmarked: string[]): Promise<void> {
+  const { report } = state;
+  // Young blobs are left alone before any mark goes up: a mark makes HEADs and uploads of the blob wait.
+  const candidates: string[] = [];
+  for (const digest of unmarked) {
+    if (await isYoung(store, state, digest)) report.young++;
+    else candidates.push(digest);
+  }
+  const keys = candidates.map((digest) => blobKey(parseDigest(digest)));
+  const markedAt = Date.now();
+  if (!state.options.dryRun) await forEachLimited(keys, (key) => store.put(sweepMarkKey(key), new Uint8Array(0)).then(() => {}));
+  try {
+    if (!state.options.dryRun) await markNewRevisions(store, state);
+    for (const [i, digest] of candidates.entries()) {
+      if (state.marked.has(digest) || (await isYoung(store, state, digest))) continue; // referenced or touched since
+      const data = await store.head(keys[i]!);
+      if (!data) continue;
+      if (Date.now() - markedAt > SWEEP_MARK_TTL_MS) break; // too late to trust the marks: the next run gets the rest
+      if (!state.options.dryRun) {
+        await store.delete(keys[i]!);
+        await store.delete(touchKey(parseDigest(digest)));
+      }
+      report.blobs++;
+      report.bytes += data.size;
+    }
+  } finally {
+    if (!state.options.dryRun) await forEachLimited(keys, (key) => store.delete(sweepMarkKey(key)));
+  }
+}
+
+/** Written or touched after the run's young-after time (state.ts), or gone. */
+async function isYoung(store: BlobStore, state: GcState, digest: string): Promise<boolean> {
+  const d = parseDigest(digest);
+  const [data, touch] = await Promise.all([store.head(blobKey(d)), store.head(touchKey(d))]);
+  if (!data) return false;
+  return data.modifiedMs > youngAfter(state) || (touch !== null && touch.modifiedMs > youngAfter(state));
+}
+
+/** Revisions that appeared since they were listed for marking: read and mark them now. */
+async function markNewRevisions(store: BlobStore, state: GcState): Promise<void> {
+  for (const name of await listRepositories(store)) {
+    for (const digest of await listRevisionDigests(store, name)) {
+      const key = revisionKey(name, parseDigest(digest));
+      if (state.seen.has(key)) continue;
+      state.seen.add(key);
+      markManifest(state.marked, digest, await readManifestRefs(store, digest));
+    }
+  }
+}
+
+/** Links to blobs that are gone, then the repository itself when nothing is left in it. */
+export async function tidyRepository(store: BlobStore, state: GcState, name: string): Promise<void> {
+  const { report, options } = state;
+  for (const link of await listKeys(store, layersPrefix(name))) {
+    const digest = digestTextOfLinkKey(link);
+    if (!digest) continue;
+    const blob = blobKey(parseDigest(digest));
+    const dangling = async () => !(await store.head(blob)) && ((await store.head(link))?.modifiedMs ?? Infinity) <= youngAfter(state);
+    if (!(await dangling())) continue; // most links: no mark for them (a mark makes a mount wait)
+    if (options.dryRun || (await sweepKey(store, link, dangling))) report.links++;
+  }
+  if (options.dryRun) return;
+  const empty = async () => {
+    for (const prefix of [tagsPrefix(name), revisionsPrefix(name), layersPrefix(name)]) {
+      if ((await store.list(prefix, { limit: 1 })).keys.length) return false;
+    }
+    return true;
+  };
+  if (!(await empty())) return;
+  if (await sweepKey(store, catalogKey(name), empty)) {
+    // Referrer entries of collected manifests may remain under the repository: nothing reads them now.
+    for (const key of await listKeys(store, referrersRoot(name))) await store.delete(key);
+    report.repositories.push(name);
+  }
+}
+
+/** Remove sweep marks a crashed collector left (older than the serving path honours). */
+export async function removeStaleSweepMarks(store: BlobStore): Promise<void> {
+  for (const key of await listKeys(store, "gc/sweeping/")) {
+    const stat = await store.head(key);
+    if (stat && Date.now() - stat.modifiedMs > 2 * SWEEP_MARK_TTL_MS) await store.delete(key);
+  }
+}
+
+async function forEachLimited(items: string[], work: (item: string) => Promise<void>, limit = 8): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,102 @@
+/** Reading the store's layout for the collector: keys, tags, revisions and what manifests name. */
+import { parseDigest } from "../digest.ts";
+import { moveLegacyIndex } from "../catalog-migration.ts";
+import { parseManifest } from "../manifests.ts";
+import { blobKey, CATALOG_PREFIX, digestTextOfLinkKey, nameFromCatalogKey, revisionsPrefix, sweepMarkKey, tagFromKey, tagsPrefix } from "../paths.ts";
+import type { BlobStore } from "../storage/blob-store.ts";
+import { readBytes } from "../streams.ts";
+import { SWEEP_MARK_TTL_MS } from "./sweep-marks.ts";
+
+const decoder = new TextDecoder();
+
+export async function listKeys(store: BlobStore, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (let startAfter: string | undefined; ;) {
+    const page = await store.list(prefix, { startAfter, limit: 1000 });
+    keys.push(...page.keys);
+    if (!page.truncated) return keys;
+    startAfter = page.keys.at(-1);
+  }
+}
+
+export async function readText(store: BlobStore, key: string): Promise<string | null> {
+  const object = await store.get(key);
+  return object ? decoder.decode(await readBytes(object)) : null;
+}
+
+/** Every repository, by its index key; a store of the first index layout is moved over first, so none is missed. */
+export async function listRepositories(store: BlobStore): Promise<string[]> {
+  await moveLegacyIndex(store);
+  return (await listKeys(store, CATALOG_PREFIX)).filter((key) => key.endsWith("+")).map(nameFromCatalogKey);
+}
+
+export interface TagEntry {
+  tag: string;
+  digest: string;
+  /** When the tag was last pushed (the tag object's write time). */
+  pushedMs: number;
+  /** The tag object as read, to tell a re-push from the same state. */
+  text: string;
+}
+
+export async function readTags(store: BlobStore, name: string): Promise<TagEntry[]> {
+  const tags: TagEntry[] = [];
+  for (const key of await listKeys(store, tagsPrefix(name))) {
+    const [text, stat] = await Promise.all([readText(store, key), store.head(key)]);
+    if (text === null || stat === null) continue; // deleted meanwhile
+    try {
+      tags.push({ tag: tagFromKey(name, key), digest: (JSON.parse(text) as { digest: string }).digest, pushedMs: stat.modifiedMs, text });
+    } catch {
+      // not a tag Berth wrote: leave it alone, reach nothing through it
+    }
+  }
+  return tags;
+}
+
+export async function listRevisionDigests(store: BlobStore, name: string): Promise<string[]> {
+  return (await listKeys(store, revisionsPrefix(name))).map(digestTextOfLinkKey).filter((d): d is string => d !== null);
+}
+
+export interface ManifestRefs {
+  /** Config and layers. */
+  blobs: string[];
+  /** Index children. */
+  children: string[];
+  subject?: string;
+}
+
+/** What the stored manifest `digest` names; nothing when its bytes are missing or unreadable. */
+export async function readManifestRefs(store: BlobStore, digest: string, mediaType?: string): Promise<ManifestRefs> {
+  try {
+    const object = await store.get(blobKey(parseDigest(digest)));
+    if (!object) return { blobs: [], children: [] };
+    const manifest = parseManifest(await readBytes(object), mediaType ?? null);
+    return { blobs: manifest.blobs.map((b) => b.digest), children: manifest.children.map((c) => c.digest), subject: manifest.subject?.value };
+  } catch {
+    return { blobs: [], children: [] };
+  }
+}
+
+/** Mark a kept manifest: its own bytes, and every blob and child it names. */
+export function markManifest(marked: Set<string>, digest: string, refs: ManifestRefs): void {
+  marked.add(digest);
+  for (const blob of refs.blobs) marked.add(blob);
+  for (const child of refs.children) marked.add(child);
+}
+
+/**
+ * Delete `key` under a sweep mark (sweep-marks.ts). `stillGarbage` runs once the mark is up
+ * and re-reads whatever could make the key live; the key goes only if it says so and the mark
+ * is still young enough that no serving request has stopped honouring it.
+ */
+export async function sweepKey(store: BlobStore, key: string, stillGarbage: () => Promise<boolean>): Promise<boolean> {
+  const markedAt = Date.now();
+  await store.put(sweepMarkKey(key), new Uint8Array(0));
+  try {
+    if (!(await stillGarbage()) || Date.now() - markedAt > SWEEP_MARK_TTL_MS) return false;
+    await store.delete(key);
+    return true;
+  } finally {
+    await store.delete(sweepMarkKey(key));
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The storage lifecycle's rules with a controlled clock and hand-placed sweep marks, in-process
+ * on the memory store: the grace period, HEAD touches, the sweep-mark handshake with manifest
+ * PUT, HEAD and upload, Cron slices that resume, and retention configuration errors.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { collectGarbage, collectGarbageSlice, ConfigError, createRegistry, MemoryStore, resolveConfig, type GcOptions } from "../src/index.ts";
+import { blobKey, sweepMarkKey } from "../src/paths.ts";
+import { parseDigest } from "../src/digest.ts";
+import type { Target } from "./targets/index.ts";
+import { expectPullsWhole, pushLayers, statusOf } from "./http/gc-helpers.ts";
+import { describeBytes, expectError, imageManifest, MT, pushBlob, randomBytes, sha256, uniqueName, utf8 } from "./http/helpers.ts";
+
+const HOUR = 3_600_000;
+const options = (overrides: Partial<GcOptions> = {}): GcOptions => ({ graceMs: HOUR, deleteUntagged: false, dryRun: false, retention: [], uploadExpiryMs: 24 * HOUR, ...overrides });
+
+function registryOn(store: MemoryStore): Target {
+  const registry = createRegistry({ store });
+  return {
+    name: "in-process",
+    fetch: (path, init = {}) => registry.fetch(new Request(`http://registry.test${path}`, init)),
+    close: async () => {},
+    lifecycle: () => Promise.reject(new Error("not here")),
+  };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+const pending = async (promise: Promise<unknown>) => Promise.race([promise.then(() => "settled"), settle().then(() => "pending")]);
+
+afterEach(() => void vi.useRealTimers());
+
+describe("grace period and touches", () => {
+  it("an unreferenced blob younger than the grace period is kept; older, it is swept", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const store = new MemoryStore();
+    const t = registryOn(store);
+    const start = Date.now();
+    const digest = await pushBlob(t, "lonely", randomBytes(100));
+    vi.setSystemTime(start + 59 * 60_000);
+    expect((await collectGarbage(store, options())).blobs).toBe(0);
+    vi.setSystemTime(start + 2 * HOUR);
+    expect((await collectGarbage(store, options())).blobs).toBe(1);
+    expect(await statusOf(t, `/v2/lonely/blobs/${digest}`, "HEAD")).toBe(404);
+  });
+
+  it("HEAD /v2/<name>/blobs/<digest> -> 200 keeps an old unreferenced blob through the grace period, for the client's manifest PUT", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const store = new MemoryStore();
+    const t = registryOn(store);
+    const start = Date.now();
+    const layer = randomBytes(300);
+    const config = utf8("{}");
+    await pushBlob(t, "old", layer);
+    await pushBlob(t, "old", config);
+    vi.setSystemTime(start + 3 * HOUR); // both are old now: a collection would take them
+    expect(await statusOf(t, `/v2/old/blobs/${sha256(layer)}`, "HEAD")).toBe(200);
+    expect(await statusOf(t, `/v2/old/blobs/${sha256(config)}`, "HEAD")).toBe(200);
+    vi.setSystemTime(start + 3 * HOUR + 50 * 60_000); // 50 minutes later, within the hour
+    const report = await collectGarbage(store, options());
+    expect(report.young).toBe(2);
+    const manifest = imageManifest({ config: describeBytes(MT.ociConfig, config), layers: [describeBytes(MT.ociLayer, layer)] });
+    const put = await t.fetch("/v2/old/manifests/v1", { method: "PUT", headers: { "Content-Type": MT.ociManifest }, body: manifest });
+    expect(put.status).toBe(201);
+    expect(await statusOf(t, `/v2/old/blobs/${sha256(layer)}`)).toBe(200);
+  });
+});
+
+describe("the sweep-mark handshake with the serving path", () => {
+  async function markedBlob() {
+    const store = new MemoryStore();
+    const t = registryOn(store);
+    const layer = randomBytes(200);
+    const config = utf8(`{"n":${Math.random()}}`);
+    await pushBlob(t, "repo", layer);
+    await pushBlob(t, "repo", config);
+    const key = blobKey(parseDigest(sha256(layer)));
+    await store.put(sweepMarkKey(key), new Uint8Array(0)); // a collector is about to delete the layer
+    const manifest = imageManifest({ config: describeBytes(MT.ociConfig, config), layers: [describeBytes(MT.ociLayer, layer)] });
+    return { store, t, key, manifest, layer };
+  }
+
+  it("PUT manifest naming a blob under a sweep mark waits; the sweep removes it -> 400 MANIFEST_BLOB_UNKNOWN and no manifest, no tag", async () => {
+    const { store, t, key, manifest } = await markedBlob();
+    const put = t.fetch("/v2/repo/manifests/v1", { method: "PUT", headers: { "Content-Type": MT.ociManifest }, body: manifest });
+    expect(await pending(put)).toBe("pending");
+    await store.delete(key);
+    await store.delete(sweepMarkKey(key));
+    await expectError(await put, 400, "MANIFEST_BLOB_UNKNOWN");
+    expect(await statusOf(t, `/v2/repo/manifests/${sha256(manifest)}`)).toBe(404);
+    expect(await statusOf(t, "/v2/repo/manifests/v1")).toBe(404);
+  });
+
+  it("PUT manifest naming a blob under a sweep mark waits; the sweep keeps it -> 201", async () => {
+    const { store, t, key, manifest } = await markedBlob();
+    const put = t.fetch("/v2/repo/manifests/v1", { method: "PUT", headers: { "Content-Type": MT.ociManifest }, body: manifest });
+    expect(await pending(put)).toBe("pending");
+    await store.delete(sweepMarkKey(key));
+    expect((await put).status).toBe(201);
+  });
+
+  it("HEAD blob under a sweep mark waits for the outcome: removed -> 404", async () => {
+    const { store, t, key, layer } = await markedBlob();
+    const head = statusOf(t, `/v2/repo/blobs/${sha256(layer)}`, "HEAD");
+    expect(await pending(head)).toBe("pending");
+    await store.delete(key);
+    await store.delete(sweepMarkKey(key));
+    expect(await head).toBe(404);
+  });
+
+  it("upload of a blob whose older copy is being swept -> 201 once the sweep settles, and the bytes are there", async () => {
+    const { store, t, key, layer } = await markedBlob();
+    const upload = pushBlob(t, "other", layer);
+    expect(await pending(upload)).toBe("pending");
+    await store.delete(key);
+    await store.delete(sweepMarkKey(key));
+    expect(await upload).toBe(sha256(layer));
+    expect(await statusOf(t, `/v2/other/blobs/${sha256(layer)}`)).toBe(200);
+  });
+});
+
+describe("Workers: collection in Cron slices", () => {
+  it("slices of one step each resume from gc/state.json and collect what one whole run does", async () => {
+    const store = new MemoryStore();
+    const t = registryOn(store);
+    const name = uniqueName("slices");
+    const kept = await pushLayers(t, name, [randomBytes(500)], "kept");
+    const gone = await pushLayers(t, name, [randomBytes(500)]);
+    let report;
+    let slices = 0;
+    while (!report) {
+      report = await collectGarbageSlice(store, options({ graceMs: 0, deleteUntagged: true }), 0);
+      slices++;
+    }
+    expect(slices).toBeGreaterThan(4); // start, plan, blobs, tidy, uploads at least
+    expect(report.manifests).toEqual([`${name}@${gone.digest}`]);
+    expect(report.blobs).toBe(3);
+    await expectPullsWhole(t, name, kept);
+    // Finished: the next event starts a new collection (interval 0), which finds nothing.
+    let next;
+    while (!next) next = await collectGarbageSlice(store, options({ graceMs: 0, deleteUntagged: true }), 1000);
+    expect(next.blobs).toBe(0);
+  });
+});
+
+describe("retention configuration", () => {
+  const withFile = (text: string) => () => resolveConfig({ file: { text, name: "berth.json" } });
+  it("a rule that keeps nothing stops the start, naming it", () => {
+    expect(withFile(`{"retention":[{"repositories":"a/*"}]}`)).toThrow(new ConfigError("berth.json: retention[0]: keeps nothing; give keepLast, keepTags or keepWithin (a rule that deletes every tag is a mistake waiting to happen)"));
+  });
+  it("an unknown key, a bad count or duration -> a ConfigError naming the key", () => {
+    expect(withFile(`{"retention":[{"repositories":"a","keepLastt":1}]}`)).toThrow(/retention\[0\]\.keepLastt: unknown key/);
+    expect(withFile(`{"retention":[{"repositories":"a","keepLast":-1}]}`)).toThrow(/retention\[0\]\.keepLast: expected a whole number/);
+    expect(withFile(`{"retention":[{"repositories":"a","keepWithin":"soon"}]}`)).toThrow(/retention\[0\]\.keepWithin: expected a duration/);
+  });
+  it("a valid rule is typed: keepWithin in ms, keepTags a list", () => {
+    const config = withFile(`retention:\n  - repositories: "team/**"\n    keepLast: 3\n    keepTags: latest, v*\n    keepWithin: 7d\n`)();
+    expect(config.retention).toEqual([{ repositories: "team/**", keepLast: 3, keepTags: ["latest", "v*"], keepWithin: 7 * 24 * HOUR }]);
+  });
+});
