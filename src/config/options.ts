@@ -46,10 +46,10 @@ export const OPTIONS: OptionSpec[] = [
   // storage
   { key: "storage.root", kind: "string", flag: "root", env: "BERTH_ROOT", default: "./data", arg: "DIR", commands: ["serve", "gc", "du"], help: "storage folder" },
   { key: "storage.partSize", kind: "bytes", env: "BERTH_PART_SIZE", default: 5 * 1024 * 1024, arg: "SIZE", help: "object stores (R2, S3): part size for bodies going up in parts, at least 5MiB" },
-  { key: "storage.s3.bucket", kind: "string", flag: "s3-bucket", env: "BERTH_S3_BUCKET", arg: "NAME", help: "store everything in this S3 bucket instead of --root (several processes may share it; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)" },
-  { key: "storage.s3.endpoint", kind: "string", flag: "s3-endpoint", env: "BERTH_S3_ENDPOINT", arg: "URL", help: "S3-compatible endpoint, path-style (MinIO, Ceph, R2); default AWS" },
-  { key: "storage.s3.region", kind: "string", flag: "s3-region", env: "BERTH_S3_REGION", default: "us-east-1", arg: "REGION", help: "S3 region (R2: auto)" },
-  { key: "storage.s3.prefix", kind: "string", flag: "s3-prefix", env: "BERTH_S3_PREFIX", default: "", arg: "PREFIX", help: "keep every key under this prefix in the bucket" },
+  { key: "storage.s3.bucket", kind: "string", flag: "s3-bucket", env: "BERTH_S3_BUCKET", arg: "NAME", commands: ["serve", "gc", "du"], help: "store everything in this S3 bucket instead of --root (several processes may share it; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)" },
+  { key: "storage.s3.endpoint", kind: "string", flag: "s3-endpoint", env: "BERTH_S3_ENDPOINT", arg: "URL", commands: ["serve", "gc", "du"], help: "S3-compatible endpoint, path-style (MinIO, Ceph, R2); default AWS" },
+  { key: "storage.s3.region", kind: "string", flag: "s3-region", env: "BERTH_S3_REGION", default: "us-east-1", arg: "REGION", commands: ["serve", "gc", "du"], help: "S3 region (R2: auto)" },
+  { key: "storage.s3.prefix", kind: "string", flag: "s3-prefix", env: "BERTH_S3_PREFIX", default: "", arg: "PREFIX", commands: ["serve", "gc", "du"], help: "keep every key under this prefix in the bucket" },
   { key: "storage.s3.redirect", kind: "boolean", flag: "s3-redirect", env: "BERTH_S3_REDIRECT", default: false, help: "answer blob GETs with a redirect to a presigned S3 URL" },
   // Credentials by their standard names, never flags (a command line shows in ps); never logged.
   { key: "storage.s3.accessKeyId", kind: "string", env: "AWS_ACCESS_KEY_ID", help: "S3 access key id" },
