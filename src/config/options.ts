@@ -61,7 +61,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "server.accessLog", kind: "boolean", flag: "access-log", env: "BERTH_ACCESS_LOG", default: true, help: "one log line per request (--no-access-log or --quiet to turn off)" },
   { key: "server.accessLog", kind: "boolean", flag: "quiet", invert: true, flagOnly: true, help: "same as --no-access-log" },
   // uploads and manifests
-  { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
+  { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", commands: ["serve", "gc"], help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
   { key: "manifests.maxBytes", kind: "bytes", flag: "max-manifest-size", env: "BERTH_MAX_MANIFEST_BYTES", default: 4 * 1024 * 1024, arg: "SIZE", help: "largest accepted manifest (e.g. 4MiB)" },
   // storage lifecycle (src/lifecycle)
   { key: "gc.grace", kind: "duration", flag: "grace", env: "BERTH_GC_GRACE", default: 3_600_000, arg: "DURATION", commands: ["serve", "gc"], help: "garbage collection never removes what was written, touched or referenced this recently (e.g. 0s, 30m, 1h)" },

@@ -52,7 +52,8 @@ export async function createCliTarget(runtime: BerthRuntime, options: TargetOpti
       // The CLI in its own process, on the folder the server is serving: online collection as users run it.
       lifecycle(command, flags = []) {
         const extraArgs = [...config.args, ...(command === "gc" ? lifecycle.gc : []), ...flags];
-        const run = berthServeCommand(runtime, { root: rootDir, command, extraArgs, readable: config.files });
+        const expiry = command === "gc" ? options.uploadExpiryMs : undefined; // gc purges sessions idle past it
+        const run = berthServeCommand(runtime, { root: rootDir, command, extraArgs, readable: config.files, uploadExpiryMs: expiry });
         return runToEnd(run.cmd, run.args, { ...run.env, ...auth.env });
       },
     };
