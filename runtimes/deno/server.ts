@@ -1,4 +1,4 @@
-import { createRegistry, errorResponse, loggerFrom, RegistryError, registryOptionsFrom, type Config, type ExchangeOutcome, type Logger, type Registry } from "../../src/index.ts";
+import { createRegistry, createStoreFromConfig, errorResponse, loggerFrom, RegistryError, registryOptionsFrom, type Config, type ExchangeOutcome, type Logger, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { readPem, watchCertificate, type Pem } from "./tls-reload.ts";
@@ -21,11 +21,14 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** The registry a configuration describes, on Deno: storage through Deno.open, node:crypto hashing. */
+/** The registry a configuration describes, on Deno: storage through Deno.open (or S3), node:crypto hashing. */
 export async function createDenoRegistry(config: Config, logger = loggerFrom(config)): Promise<Registry> {
-  const store = new DenoStore(config.storage.root);
-  await store.probe(); // an unusable --root stops the server here, not at the first push
-  await store.removeStaleTempFiles();
+  const store = await createStoreFromConfig(config, async () => {
+    const fs = new DenoStore(config.storage.root);
+    await fs.probe(); // an unusable --root stops the server here, not at the first push
+    await fs.removeStaleTempFiles();
+    return fs;
+  });
   return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => Deno.readTextFile(path), logger }));
 }
 

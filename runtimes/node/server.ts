@@ -3,7 +3,7 @@ import { unwatchFile, watchFile } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { createRegistry, loggerFrom, registryOptionsFrom, type Config, type Logger, type Registry } from "../../src/index.ts";
+import { createRegistry, createStoreFromConfig, loggerFrom, registryOptionsFrom, type Config, type Logger, type Registry } from "../../src/index.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { toRequestListener } from "./http-adapter.ts";
@@ -32,11 +32,14 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** The registry a configuration describes, on Node: filesystem storage, native hashing. */
+/** The registry a configuration describes, on Node: filesystem (or S3) storage, native hashing. */
 export async function createNodeRegistry(config: Config, logger = loggerFrom(config)): Promise<Registry> {
-  const store = new FsStore(config.storage.root);
-  await store.probe(); // an unusable --root stops the server here, not at the first push
-  await store.removeStaleTempFiles();
+  const store = await createStoreFromConfig(config, async () => {
+    const fs = new FsStore(config.storage.root);
+    await fs.probe(); // an unusable --root stops the server here, not at the first push
+    await fs.removeStaleTempFiles();
+    return fs;
+  });
   return createRegistry(await registryOptionsFrom(config, { store, hasher: createNodeCryptoHasher, readText: (path) => readFile(path, "utf8"), fetch: fetchUpstream, logger }));
 }
 

@@ -47,7 +47,15 @@ export const OPTIONS: OptionSpec[] = [
   { key: "config", kind: "file", flag: "config", env: "BERTH_CONFIG", arg: "FILE", commands: ["serve", "gc", "du"], help: "configuration file (YAML or JSON); flags and BERTH_* variables override it" },
   // storage
   { key: "storage.root", kind: "string", flag: "root", env: "BERTH_ROOT", default: "./data", arg: "DIR", commands: ["serve", "gc", "du"], help: "storage folder" },
-  { key: "storage.partSize", kind: "bytes", env: "BERTH_PART_SIZE", default: 5 * 1024 * 1024, arg: "SIZE", help: "object stores (R2): part size for bodies of unknown length, at least 5MiB" },
+  { key: "storage.partSize", kind: "bytes", env: "BERTH_PART_SIZE", default: 5 * 1024 * 1024, arg: "SIZE", help: "object stores (R2, S3): part size for bodies going up in parts, at least 5MiB" },
+  { key: "storage.s3.bucket", kind: "string", flag: "s3-bucket", env: "BERTH_S3_BUCKET", arg: "NAME", commands: ["serve", "gc", "du"], help: "store everything in this S3 bucket instead of --root (several processes may share it; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)" },
+  { key: "storage.s3.endpoint", kind: "string", flag: "s3-endpoint", env: "BERTH_S3_ENDPOINT", arg: "URL", commands: ["serve", "gc", "du"], help: "S3-compatible endpoint, path-style (MinIO, Ceph, R2); default AWS" },
+  { key: "storage.s3.region", kind: "string", flag: "s3-region", env: "BERTH_S3_REGION", default: "us-east-1", arg: "REGION", commands: ["serve", "gc", "du"], help: "S3 region (R2: auto)" },
+  { key: "storage.s3.prefix", kind: "string", flag: "s3-prefix", env: "BERTH_S3_PREFIX", default: "", arg: "PREFIX", commands: ["serve", "gc", "du"], help: "keep every key under this prefix in the bucket" },
+  { key: "storage.s3.redirect", kind: "boolean", flag: "s3-redirect", env: "BERTH_S3_REDIRECT", default: false, help: "answer blob GETs with a redirect to a presigned S3 URL" },
+  // Credentials by their standard names, never flags (a command line shows in ps); never logged.
+  { key: "storage.s3.accessKeyId", kind: "string", env: "AWS_ACCESS_KEY_ID", help: "S3 access key id" },
+  { key: "storage.s3.secretAccessKey", kind: "string", env: "AWS_SECRET_ACCESS_KEY", help: "S3 secret access key" },
   { key: "storage.delete", kind: "boolean", flag: "delete", env: "BERTH_DELETE", default: true, help: "allow DELETE of manifests, tags and blobs (--no-delete: DELETE answers 405 UNSUPPORTED)" },
   // server
   { key: "server.host", kind: "string", flag: "host", env: "BERTH_HOST", default: "127.0.0.1", arg: "ADDR", help: "listen address" },
@@ -145,4 +153,6 @@ function checkTrust(value: unknown, source: string): TrustedIssuerConfig[] {
 }
 
 /** Every BERTH_* variable the table reads. */
-export const ENV_NAMES: string[] = [...new Set(OPTIONS.flatMap((option) => (option.env ? [option.env] : [])))];
+export const ENV_NAMES: string[] = [...new Set(OPTIONS.flatMap((option) => (option.env?.startsWith("BERTH_") ? [option.env] : [])))];
+/** The standard variables the table reads besides BERTH_* (S3 credentials). */
+export const STANDARD_ENV_NAMES: string[] = [...new Set(OPTIONS.flatMap((option) => (option.env && !option.env.startsWith("BERTH_") ? [option.env] : [])))];

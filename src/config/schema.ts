@@ -12,7 +12,22 @@ import type { DocumentRef, FileRef } from "./values.ts";
 export interface Config {
   /** The configuration file this was read from, if any. */
   config?: FileRef;
-  storage: { root: string; /** bytes */ partSize: number; /** false: DELETE answers 405 */ delete: boolean };
+  storage: {
+    root: string;
+    /** bytes */
+    partSize: number;
+    /** false: DELETE answers 405 */
+    delete: boolean;
+    s3: {
+      bucket?: string;
+      endpoint?: string;
+      region: string;
+      prefix: string;
+      redirect: boolean;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+    };
+  };
   server: { host: string; port: number; accessLog: boolean; tlsCert?: string; tlsKey?: string; trustProxy: boolean };
   log: { format: LogFormat; level: LogLevel };
   health: { /** ms */ timeout: number };

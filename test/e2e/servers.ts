@@ -13,6 +13,7 @@ import { launchDistribution } from './launchers/distribution.ts';
 import { launchWorker } from './launchers/worker.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { launchS3 } from './launchers/s3.ts';
 import { peakRssKiB } from '../lib/daemon.ts';
 import { tempDir } from './lib/tmp.ts';
 
@@ -52,6 +53,8 @@ export const launchers: Record<string, Launcher> = {
   distribution: launchDistribution,
   deno: launchBerth('deno'),
   worker: launchWorker,
+  // two Node processes on one s3rver bucket behind a proxy that alternates requests
+  s3: launchS3,
 };
 
 export function defaultRuntime(): string {
