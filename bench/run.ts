@@ -1,4 +1,5 @@
 // npm run bench [-- --quick] [--runs N] [--servers berth-node,berth-deno,distribution]
+// (opt-in variant: berth-node-deadhook, Berth on Node with a webhook receiver that never answers)
 //               [--workloads 1,2,3,4,5,6,7] [--size-mib N] [--priority=-10] [--tmp DIR] [--out FILE] [--cpu-prof]
 // Benchmarks Berth against the reference registry (CNCF distribution), interleaved on the
 // same machine, prints figures, ratios and PASS/FAIL per target, and saves JSON under
@@ -58,7 +59,7 @@ const record = (server: string, figs: Figures) => {
 
 // --- which servers -------------------------------------------------------------------
 const unavailable: Record<string, string> = {};
-const kinds: ServerKind[] = SERVER_KINDS.filter((k) => !args.servers || args.servers.split(",").includes(k.name)).filter((k) => {
+const kinds: ServerKind[] = SERVER_KINDS.filter((k) => (args.servers ? args.servers.split(",").includes(k.name) : !k.optIn)).filter((k) => {
   const why = k.unavailable(repoDir);
   if (why) unavailable[k.name] = why;
   return !why;

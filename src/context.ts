@@ -3,6 +3,8 @@ import { createAuth, type TokenAuth } from "./auth/setup.ts";
 import { ByteCache } from "./byte-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
+import { instrumentStore } from "./ops/instrumented-store.ts";
+import { createOps, type Ops } from "./ops/ops.ts";
 import { PullThrough } from "./proxy/pull-through.ts";
 import type { BlobStore } from "./storage/blob-store.ts";
 
@@ -19,8 +21,10 @@ export interface Context {
   maxManifestBytes: number;
   /** False with `--no-delete`: manifest, tag and blob DELETEs answer 405 UNSUPPORTED. */
   deletes: boolean;
-  /** Fire a hook without letting it fail or delay the request. */
-  emit<K extends keyof RegistryHooks>(hook: K, event: Parameters<NonNullable<RegistryHooks[K]>>[0]): void;
+  /** Fire a hook (and the webhooks that want it) without letting it fail or delay the request. */
+  emit<K extends keyof RegistryHooks>(hook: K, event: Parameters<NonNullable<RegistryHooks[K]>>[0], request?: Request): void;
+  /** Logger, metrics, webhooks (src/ops). */
+  ops: Ops;
   /** Run background work (cleanup) without delaying the response. */
   background(work: () => Promise<unknown>): void;
   /**
@@ -42,11 +46,13 @@ export function createContext(options: RegistryOptions): Context {
     waitUntil(
       Promise.resolve()
         .then(work)
-        .catch((error) => console.error("berth: background task failed", error)),
+        .catch((error) => ops.logger.error("background task failed", { error: describeError(error) })),
     );
+  const ops = createOps(options, background);
   const auth = createAuth(options.auth, options.store);
   return {
-    store: options.store,
+    store: instrumentStore(options.store, ops.metrics),
+    ops,
     hasher: options.hasher ?? createPortableHasher,
     authorizer: auth.authorizer,
     tokenAuth: auth.token,
@@ -54,9 +60,10 @@ export function createContext(options: RegistryOptions): Context {
     uploadExpiryMs: options.uploadExpiryMs ?? 24 * 60 * 60 * 1000,
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
     deletes: options.deletes ?? true,
-    emit(hook, event) {
+    emit(hook, event, request) {
       const listener = options.hooks?.[hook] as ((event: unknown) => unknown) | undefined;
       if (listener) background(async () => listener(event));
+      ops.publish(hook, event, request);
     },
     background,
     liveHashers: new Map(),
@@ -65,3 +72,6 @@ export function createContext(options: RegistryOptions): Context {
     proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy) : undefined,
   };
 }
+
+/** An error for a log line: its stack when it has one (stacks never hold credentials). */
+export const describeError = (error: unknown): string => (error instanceof Error ? (error.stack ?? error.message) : String(error));

@@ -52,9 +52,9 @@ export class RegistryError extends Error {
 }
 
 /** The one place an error becomes a response. Unknown errors are 500 without internals. */
-export function errorResponse(error: unknown, method = "GET"): Response {
+export function errorResponse(error: unknown, method = "GET", report: (error: unknown) => void = (e) => console.error("berth: unexpected error", e)): Response {
   const known = error instanceof RegistryError;
-  if (!known) console.error("berth: unexpected error", error);
+  if (!known) report(error);
   const registryError = known ? error : new RegistryError("UNKNOWN", null, { message: "internal error" });
   const body = JSON.stringify({
     errors: [{ code: registryError.code, message: registryError.message, detail: registryError.detail ?? null }],

@@ -1,7 +1,9 @@
 import { Router, type IRequest, type RouteEntry } from "itty-router";
-import { createContext, type Context } from "./context.ts";
+import { createContext, describeError, type Context } from "./context.ts";
 import { withCors } from "./cors.ts";
 import { API_VERSION, errorResponse, RegistryError } from "./errors.ts";
+import { clientGone, observe, requestIdOf, type ExchangeInfo } from "./ops/exchange.ts";
+import { registerOpsRoutes } from "./ops/routes.ts";
 import type { ProxyCounters, RegistryOptions } from "./options.ts";
 import { markCacheStatus, withPullThrough } from "./proxy/routes.ts";
 import { rejectRequestLine } from "./request-line.ts";
@@ -17,7 +19,8 @@ import { accessOf, compileRows, matchRow, RouteTable, type CompiledRow } from ".
 import { registerUiRoutes } from "./ui/routes.ts";
 
 export interface Registry {
-  fetch(request: Request): Promise<Response>;
+  /** `info` is what a runtime knows of the connection (src/ops/exchange.ts); optional. */
+  fetch(request: Request, info?: ExchangeInfo): Promise<Response>;
   /** Re-read what may have changed (the htpasswd file, the policy) now; runtimes call it on SIGHUP. */
   reload(): Promise<void>;
   /** Pull-through cache counters (hits, misses, upstream bytes), when upstreams are configured; for metrics. */
@@ -28,6 +31,7 @@ export interface Registry {
 export function createRegistry(options: RegistryOptions): Registry {
   const ctx = createContext(options);
   const table = new RouteTable();
+  registerOpsRoutes(table, ctx);
   registerBaseRoutes(table, ctx);
   registerCatalogRoutes(table, ctx);
   // Uploads before blobs: "/blobs/uploads/" would otherwise read as a blob digest.
@@ -46,7 +50,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   const router = Router({
     routes: [...rows.map((compiled) => compiled.entry), notFound],
     before: [(request: IRequest) => authorizeRequest(ctx, rows, request)],
-    catch: (error, request) => errorResponse(error, request.method),
+    catch: (error, request) => answerError(ctx, error, request as unknown as Request),
     finally: [
       (response: Response | undefined, request: IRequest) => {
         response?.headers.set("Docker-Distribution-API-Version", API_VERSION);
@@ -55,10 +59,21 @@ export function createRegistry(options: RegistryOptions): Registry {
       },
     ],
   });
+  const { logger, metrics, options: ops } = ctx.ops;
   const routed = withCors(options.corsOrigins ?? [], (request) => router.fetch(proxy ? proxy.rewriteNamespace(request) : request) as Promise<Response>);
   // Refused request lines first (src/request-line.ts): on Deno `request.url` is still the raw target.
-  const fetch = async (request: Request) => rejectRequestLine(request.method, request.url) ?? routed(request);
+  const route = async (request: Request) => rejectRequestLine(request.method, request.url) ?? routed(request);
+  const fetch = observe({ logger, metrics, accessLog: ops.accessLog ?? false, trustProxy: ops.trustProxy ?? false }, route);
   return { fetch, reload: () => ctx.reloadAuth(), proxyCounters: () => (proxy ? { ...proxy.counters } : undefined) };
+}
+
+/** The one error serializer; an unexpected error is logged with its request id, unless the client left. */
+function answerError(ctx: Context, error: unknown, request: Request): Response {
+  // A client that left mid-request is an outcome (499), not a failure: no stack trace.
+  const quiet = clientGone(request, error);
+  return errorResponse(error, request.method, (e) => {
+    if (!quiet) ctx.ops.logger.error("unexpected error", { requestId: requestIdOf(request), method: request.method, path: new URL(request.url).pathname, error: describeError(e) });
+  });
 }
 
 /**

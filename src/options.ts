@@ -1,5 +1,6 @@
 import type { BlobStore } from "./storage/blob-store.ts";
 import type { HasherFactory } from "./hashing.ts";
+import type { OpsOptions } from "./ops/ops.ts";
 import type { ProxyOptions } from "./proxy/pull-through.ts";
 
 export type { ProxyOptions, ProxyCounters } from "./proxy/pull-through.ts";
@@ -61,6 +62,8 @@ export interface ManifestEvent {
   reference: string;
   digest: string;
   mediaType: string;
+  /** Bytes of the manifest (absent on deletes). */
+  size?: number;
 }
 
 export interface BlobEvent {
@@ -82,11 +85,14 @@ export interface CacheFillEvent {
 export interface RegistryHooks {
   onManifestPushed?: (event: ManifestEvent) => unknown;
   onManifestDeleted?: (event: Omit<ManifestEvent, "mediaType">) => unknown;
+  /** A manifest GET (not HEAD), as distribution's pull event. */
+  onManifestPulled?: (event: ManifestEvent) => unknown;
   onBlobPushed?: (event: BlobEvent) => unknown;
   onCacheFill?: (event: CacheFillEvent) => unknown;
 }
 
-export interface RegistryOptions {
+/** Logs, metrics, health and webhooks options come from OpsOptions (src/ops/ops.ts). */
+export interface RegistryOptions extends OpsOptions {
   store: BlobStore;
   /** Streaming hash implementation; defaults to a portable pure-JS one. */
   hasher?: HasherFactory;

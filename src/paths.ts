@@ -9,14 +9,20 @@
  *   repositories/<name>/_manifests/tags/<tag>              the tagged manifest: digest + revision
  *   repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>/link  descriptor of a referrer
  *   repositories/<name>/_proxy/tags/<tag>                  pull-through cache: when the tag was last checked
- *   catalog/<name>/_repo                                   marks a repository as existing
+ *   repositories-index/<name>+                             marks a repository as existing
  *   uploads/<id>/state.json                                upload session state
  *   uploads/<id>/part-<seq>                                bytes received so far, in parts
  *   blobs/<alg>/<hex[0..2]>/<hex>/touched                  last time a client was told the blob exists
  *   gc/sweeping/<key, "/" as "+">                          garbage collection is about to delete <key>
  *   gc/state.json                                          a collection in progress (Workers slices)
+ *   health/<uuid>                                          a readiness probe's write, deleted at once
  *
  * Name components never start with "_", so no key is a directory of another's leaf.
+ *
+ * The repository index ends each name with "+", which sorts below every character a name
+ * may hold, so its keys sort exactly as the names do and a catalog page is one listing
+ * from `last`. (The first layout, `catalog/<name>/_repo`, did not: "a/_repo" sorts after
+ * "a-b/_repo". src/catalog-migration.ts moves such keys over.)
  */
 import type { Digest } from "./digest.ts";
 
@@ -60,9 +66,13 @@ export const referrersPrefix = (name: string, subject: Digest) => `${repo(name)}
 export const referrerKey = (name: string, subject: Digest, referrer: Digest) =>
   `${referrersPrefix(name, subject)}${referrer.algorithm}-${referrer.hex}/link`;
 
-export const CATALOG_PREFIX = "catalog/";
-export const catalogKey = (name: string) => `${CATALOG_PREFIX}${name}/_repo`;
-export const nameFromCatalogKey = (key: string) => key.slice(CATALOG_PREFIX.length, -"/_repo".length);
+export const CATALOG_PREFIX = "repositories-index/";
+export const catalogKey = (name: string) => `${CATALOG_PREFIX}${name}+`;
+export const nameFromCatalogKey = (key: string) => key.slice(CATALOG_PREFIX.length, -1);
+
+/** The first layout of the index; only read, to move its keys (src/catalog-migration.ts). */
+export const LEGACY_CATALOG_PREFIX = "catalog/";
+export const LEGACY_CATALOG_SUFFIX = "/_repo";
 
 export const SWEEP_MARKS_PREFIX = "gc/sweeping/";
 // One flat folder of marks ("/" as "+", which no name, tag or digest contains): a mark costs a
@@ -74,3 +84,6 @@ export const UPLOADS_PREFIX = "uploads/";
 export const uploadPrefix = (id: string) => `${UPLOADS_PREFIX}${id}/`;
 export const uploadStateKey = (id: string) => `${uploadPrefix(id)}state.json`;
 export const uploadPartKey = (id: string, seq: number) => `${uploadPrefix(id)}part-${String(seq).padStart(8, "0")}`;
+
+/** A readiness probe's object (src/ops/health.ts); `id` is a random UUID of the probe's own making. */
+export const healthProbeKey = (id: string) => `health/${id}`;

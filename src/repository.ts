@@ -1,6 +1,7 @@
 /** Per-repository links: which blobs and manifests a repository may serve. */
 import type { Context } from "./context.ts";
 import type { Digest } from "./digest.ts";
+import { migrateCatalog } from "./catalog-migration.ts";
 import { blobKey, CATALOG_PREFIX, catalogKey, layerLinkKey, nameFromCatalogKey } from "./paths.ts";
 import { confirmLink } from "./lifecycle/serving.ts";
 import { readBytes } from "./streams.ts";
@@ -69,6 +70,8 @@ export async function readRepositoryPushedAt(ctx: Context, name: string): Promis
 }
 
 export async function repositoryExists(ctx: Context, name: string): Promise<boolean> {
+  if (await ctx.store.head(catalogKey(name))) return true;
+  await migrateCatalog(ctx); // stored before the index moved? (once per process, then free)
   return (await ctx.store.head(catalogKey(name))) !== null;
 }
 

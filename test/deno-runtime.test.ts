@@ -111,12 +111,13 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
       expect(head.body.byteLength).toBe(0);
       const get = await rawRequest(server.url, "GET", `/v2/logs/repo/blobs/${digest}`);
       expect(get.body.byteLength).toBe(12_345);
-      await expect.poll(() => server.output.stdout.split("\n").filter((l) => / GET \/v2\/logs\/repo\/blobs\//.test(l)).length).toBe(1);
+      await expect.poll(() => server.output.stdout.split("\n").filter((l) => /"GET \/v2\/logs\/repo\/blobs\//.test(l)).length).toBe(1);
       const lines = server.output.stdout.trim().split("\n").slice(1);
       expect(lines).toHaveLength(5); // POST, PATCH, PUT, HEAD, GET
-      for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z (POST|PATCH|PUT|HEAD|GET) \/v2\/logs\/repo\/\S+ 20[0-6] \d+ \d+\.\dms$/);
-      expect(lines[3]).toMatch(/ HEAD \S+ 200 0 /);
-      expect(lines[4]).toMatch(/ GET \S+ 200 12345 /);
+      // time client user "method path" status bytes-in bytes-out duration "agent" id=<request id>
+      for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z 127\.0\.0\.1 - "(POST|PATCH|PUT|HEAD|GET) \/v2\/logs\/repo\/\S+" 20[0-6] \d+ \d+ \d+\.\dms "[^"]*" id=[0-9a-f-]{36}$/);
+      expect(lines[3]).toMatch(/"HEAD \S+" 200 0 0 /);
+      expect(lines[4]).toMatch(/"GET \S+" 200 0 12345 /);
     } finally {
       await server.stop();
     }

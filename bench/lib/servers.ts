@@ -3,6 +3,7 @@
 // Processes start through test/lib/daemon.ts, Berth's command line comes from
 // test/lib/berth-command.ts: the same as the HTTP suite's targets and the e2e launchers.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { berthServeCommand, denoBinary, LISTENING } from "../../test/lib/berth-command.ts";
 import { descendants, freePort, startDaemon, type Daemon } from "../../test/lib/daemon.ts";
@@ -28,6 +29,8 @@ export interface ServerKind {
   name: string;
   /** The reference the others are compared with. */
   reference?: boolean;
+  /** Runs only when named in --servers (variants that answer one question). */
+  optIn?: boolean;
   /** Only these workloads run on it (default: all). */
   workloads?: string[];
   /** null when it can run here, else why not. */
@@ -75,6 +78,19 @@ export const SERVER_KINDS: ServerKind[] = [
     start: (root, o) => startBerth("berth-deno", "deno", root, o),
   },
   {
+    // Berth on Node with a webhook whose receiver accepts connections and never answers:
+    // pushes must run as fast as berth-node's (delivery is background work with a queue).
+    name: "berth-node-deadhook",
+    optIn: true,
+    unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
+    start: async (root, o) => {
+      const receiver = await startSilentReceiver();
+      const url = `http://127.0.0.1:${(receiver.address() as net.AddressInfo).port}/hook`;
+      const server = await startBerth("berth-node-deadhook", "node", root, o, ["--webhook", url]);
+      return { ...server, stop: async () => { await server.stop(); receiver.close(); } };
+    },
+  },
+  {
     name: "distribution",
     reference: true,
     unavailable: () => (existsSync("/usr/bin/docker-registry") ? null : "/usr/bin/docker-registry not installed (apt-get install docker-registry)"),
@@ -106,6 +122,25 @@ function distributionConfig(root: string, port: number): string {
     "  secret: berth-bench",
     "",
   ].join("\n");
+}
+
+/** A TCP listener that accepts connections and never answers (a receiver that hangs). */
+function startSilentReceiver(): Promise<net.Server> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  const close = server.close.bind(server);
+  server.close = (callback?: (error?: Error) => void) => {
+    for (const socket of sockets) socket.destroy();
+    return close(callback);
+  };
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
 }
 
 const live = new Set<Daemon>();

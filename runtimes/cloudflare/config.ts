@@ -1,4 +1,4 @@
-import { ConfigError, registryOptionsFrom, resolveConfig, type Config, type RegistryOptions } from "../../src/index.ts";
+import { ConfigError, createStoreFromConfig, registryOptionsFrom, resolveConfig, type Config, type RegistryOptions } from "../../src/index.ts";
 import { R2Store } from "./r2-store.ts";
 
 /**
@@ -14,14 +14,17 @@ export interface Env {
 /** The registry options of a Worker's env; a bad value throws a ConfigError naming the var. */
 export async function registryOptionsOf(env: Env, waitUntil: RegistryOptions["waitUntil"]): Promise<RegistryOptions> {
   const config = configOf(env);
+  if (config.server.tlsCert || config.server.tlsKey) throw new ConfigError("BERTH_TLS_CERT/BERTH_TLS_KEY: on Workers, Cloudflare terminates TLS; remove them");
   const noFiles = (path: string) => Promise.reject(new ConfigError(`${path}: Workers have no files; put the contents in a secret (e.g. BERTH_HTPASSWD)`));
-  return registryOptionsFrom(config, { store: storeOf(env, config), readText: noFiles, waitUntil });
+  const store = await createStoreFromConfig(config, () => storeOf(env, config));
+  return registryOptionsFrom(config, { store, readText: noFiles, waitUntil });
 }
 
 /** The configuration of a Worker's env: BERTH_* vars over the BERTH_CONFIG file's contents. */
 export function configOf(env: Env): Config {
   const vars = env as unknown as Record<string, string | undefined>;
   const file = vars.BERTH_CONFIG?.trim() ? { text: vars.BERTH_CONFIG, name: "BERTH_CONFIG" } : undefined;
+  // AWS_* secrets are read too: an S3 bucket (storage.s3.bucket) may replace the R2 binding.
   return resolveConfig({ env: (name) => (name === "BERTH_CONFIG" ? undefined : vars[name]), envHoldsContents: true, file });
 }
 

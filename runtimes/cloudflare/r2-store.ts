@@ -1,12 +1,9 @@
 import { concatStreams } from "../../src/streams.ts";
+import { OBJECT_LIMITS, partSizeFor, putInParts, type MultipartApi } from "../../src/storage/object-store.ts";
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "../../src/index.ts";
 
-const MiB = 1024 * 1024;
-/** R2's rules for multipart uploads: equal parts (the last may be shorter), 5 MiB to 5 GiB, at most 10,000. */
-export const MIN_PART_SIZE = 5 * MiB;
-const MAX_PARTS = 10_000;
-/** R2 takes a single put of up to 5 GiB minus 5 MiB; anything larger must be multipart. */
-const MAX_SINGLE_PUT = 5 * 1024 * MiB - 5 * MiB;
+/** R2's rules for multipart uploads are S3's (src/storage/object-store.ts). */
+export const MIN_PART_SIZE = OBJECT_LIMITS.minPartSize;
 
 export interface R2StoreOptions {
   /**
@@ -26,12 +23,13 @@ export interface R2StoreOptions {
  * streams the sources into one new object of their summed length.
  */
 export class R2Store implements BlobStore {
+  readonly driver: string = "r2";
   private readonly partSize: number;
   private readonly maxSinglePut: number;
 
   constructor(private readonly bucket: R2Bucket, options: R2StoreOptions = {}) {
     this.partSize = Math.max(MIN_PART_SIZE, options.partSize ?? MIN_PART_SIZE);
-    this.maxSinglePut = Math.min(MAX_SINGLE_PUT, options.maxSinglePut ?? MAX_SINGLE_PUT);
+    this.maxSinglePut = Math.min(OBJECT_LIMITS.maxSinglePut, options.maxSinglePut ?? OBJECT_LIMITS.maxSinglePut);
   }
 
   async head(key: string): Promise<ObjectStat | null> {
@@ -58,7 +56,7 @@ export class R2Store implements BlobStore {
     // so the registry answers 400, not 500: workerd's R2 put passes the stream's error on.
     const size = options?.size;
     if (size !== undefined && size <= this.maxSinglePut) return this.putKnownLength(key, body, size);
-    return this.putInParts(key, body, size === undefined ? this.partSize : this.partSizeFor(size));
+    return putInParts(this.multipart, key, body, partSizeFor(size, this.partSize), (bytes) => this.bucket.put(key, bytes).then(() => {}));
   }
 
   async concat(sources: string[], dest: string): Promise<void> {
@@ -117,54 +115,11 @@ export class R2Store implements BlobStore {
     return size;
   }
 
-  /** Equal parts of a multipart upload; a stream that ends within its first part is a plain put. */
-  private async putInParts(key: string, stream: ReadableStream<Uint8Array>, partSize: number): Promise<number> {
-    const parts = equalParts(stream, partSize);
-    const first = await parts.next();
-    if (first.done || first.value.byteLength < partSize) {
-      const bytes = first.done ? new Uint8Array(0) : first.value;
-      await this.bucket.put(key, bytes);
-      return bytes.byteLength;
-    }
-    const upload = await this.bucket.createMultipartUpload(key);
-    try {
-      const uploaded: R2UploadedPart[] = [];
-      let written = 0;
-      for (let part: IteratorResult<Uint8Array> = first; !part.done; part = await parts.next()) {
-        if (uploaded.length === MAX_PARTS) throw new Error(`more than ${MAX_PARTS} parts of ${partSize} bytes`);
-        uploaded.push(await upload.uploadPart(uploaded.length + 1, part.value));
-        written += part.value.byteLength;
-      }
-      await upload.complete(uploaded);
-      return written;
-    } catch (error) {
-      await upload.abort().catch(() => {});
-      throw error;
-    }
-  }
-
-  /** The configured part size, or larger when the object would otherwise need too many parts. */
-  private partSizeFor(size: number): number {
-    return Math.max(this.partSize, Math.ceil(size / MAX_PARTS / MiB) * MiB);
-  }
-}
-
-/** Cut a stream into fresh `size`-byte buffers (the last one shorter), copying each byte once. */
-async function* equalParts(stream: ReadableStream<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let buffer = new Uint8Array(size);
-  let filled = 0;
-  for await (let chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-    while (chunk.byteLength > 0) {
-      const take = Math.min(size - filled, chunk.byteLength);
-      buffer.set(chunk.subarray(0, take), filled);
-      filled += take;
-      chunk = chunk.subarray(take);
-      if (filled === size) {
-        yield buffer;
-        buffer = new Uint8Array(size);
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield buffer.subarray(0, filled);
+  /** R2's multipart calls as plain data: any isolate can resume an upload by its id. */
+  private readonly multipart: MultipartApi = {
+    create: async (key) => ({ key, uploadId: (await this.bucket.createMultipartUpload(key)).uploadId }),
+    uploadPart: (upload, partNumber, bytes) => this.bucket.resumeMultipartUpload(upload.key, upload.uploadId).uploadPart(partNumber, bytes),
+    complete: async (upload, parts) => void (await this.bucket.resumeMultipartUpload(upload.key, upload.uploadId).complete(parts)),
+    abort: (upload) => this.bucket.resumeMultipartUpload(upload.key, upload.uploadId).abort(),
+  };
 }

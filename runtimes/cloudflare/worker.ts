@@ -28,7 +28,7 @@ function registryFor(env: Env): Promise<Registry> {
 
 export default {
   async fetch(request, env, ctx) {
-    const response = await requestContext.run(ctx, async () => (await registryFor(env)).fetch(request)).catch(configurationFailed);
+    const response = await requestContext.run(ctx, async () => (await registryFor(env)).fetch(request, { clientAddress: request.headers.get("cf-connecting-ip") ?? undefined })).catch(configurationFailed);
     // An error answered before the body was read (413, 401, 404): workerd would reset the
     // connection while the client still sends, and the client would see that, not the error.
     if (request.body && !request.body.locked) await drainBody(request.body);

@@ -1,7 +1,7 @@
 // Berth on Deno: `deno run <permissions> runtimes/deno/main.ts [serve] [options]` (or `deno task serve`).
 // Options come from the one table in src/config, read as on Node (runtimes/shared/cli-options.ts).
-import { gcOptionsFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
-import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
+import { createStoreFromConfig, describeStorage, gcOptionsFrom, loggerFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
+import { runCommand } from "../shared/cli-options.ts";
 import { DenoStore } from "./deno-store.ts";
 import { USAGE } from "./help.ts";
 import { createDenoRegistry, serve } from "./server.ts";
@@ -12,22 +12,27 @@ const env = (name: string) =>
 
 async function run(command: Command, config: Config): Promise<void> {
   const root = config.storage.root;
-  if (command !== "serve") return void Deno.stdout.writeSync(new TextEncoder().encode(await runLifecycleCommand(command, new DenoStore(root), config)));
+  // gc, du and the GC schedule work on the store the registry uses: the folder or the bucket.
+  const storeOf = () => createStoreFromConfig(config, () => new DenoStore(root));
+  if (command !== "serve") return void Deno.stdout.writeSync(new TextEncoder().encode(await runLifecycleCommand(command, await storeOf(), config)));
+  const logger = loggerFrom(config);
   for (const { url } of config.proxy.upstreams) {
     const host = new URL(url).host;
     if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
-      console.error(`berth: no --allow-net for ${host}: pulls through the cache of ${url} will fail`);
+      logger.warn(`no --allow-net for ${host}: pulls through the cache of ${url} will fail`);
     }
   }
-  const registry = await createDenoRegistry(config);
-  const { host, port, accessLog } = config.server;
-  const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
-  console.log(`berth listening on ${running.url} (storage ${root})`);
-  const gc = config.gc.interval > 0 ? startGcSchedule(new DenoStore(root), gcOptionsFrom(config), config.gc.interval, console.log) : undefined;
+  const registry = await createDenoRegistry(config, logger);
+  const { host, port, tlsCert, tlsKey } = config.server;
+  const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
+  const running = await serve({ registry, host, port, tls, logger });
+  logger.info(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
+  const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line)) : undefined;
 
   const stop = async (signal: Deno.Signal) => {
-    console.log(`berth: ${signal}, finishing in-flight requests`);
+    logger.info(`berth: ${signal}, finishing in-flight requests`);
     await Promise.all([running.close(), gc?.stop()]);
+    logger.info("berth stopped");
     Deno.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => void stop(signal));

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { gcOptionsFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
-import { formatAccessLog, runCommand } from "../shared/cli-options.ts";
+import { createStoreFromConfig, describeStorage, gcOptionsFrom, loggerFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
+import { runCommand } from "../shared/cli-options.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeRegistry, serve } from "./server.ts";
 
@@ -22,16 +22,21 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 async function run(command: Command, config: Config): Promise<void> {
-  if (command !== "serve") return void process.stdout.write(await runLifecycleCommand(command, new FsStore(config.storage.root), config));
-  const registry = await createNodeRegistry(config);
-  const gc = config.gc.interval > 0 ? startGcSchedule(new FsStore(config.storage.root), gcOptionsFrom(config), config.gc.interval, console.log) : undefined;
-  const { host, port, accessLog } = config.server;
-  const running = await serve({ registry, host, port, accessLog: accessLog ? (e) => console.log(formatAccessLog(e)) : undefined });
-  console.log(`berth listening on ${running.url} (storage ${config.storage.root})`);
+  // gc, du and the GC schedule work on the store the registry uses: the folder or the bucket.
+  const storeOf = () => createStoreFromConfig(config, () => new FsStore(config.storage.root));
+  if (command !== "serve") return void process.stdout.write(await runLifecycleCommand(command, await storeOf(), config));
+  const logger = loggerFrom(config);
+  const registry = await createNodeRegistry(config, logger);
+  const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line)) : undefined;
+  const { host, port, tlsCert, tlsKey } = config.server;
+  const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
+  const running = await serve({ registry, host, port, tls, logger });
+  logger.info(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
 
   const stop = async (signal: string) => {
-    console.log(`berth: ${signal}, finishing in-flight requests`);
+    logger.info(`berth: ${signal}, finishing in-flight requests`);
     await Promise.all([running.close(), gc?.stop()]);
+    logger.info("berth stopped");
     process.exit(0);
   };
   process.once("SIGINT", () => void stop("SIGINT"));

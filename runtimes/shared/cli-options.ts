@@ -1,5 +1,5 @@
 // What the Node CLI (runtimes/node/cli.ts) and Deno's main.ts share: argv and environment
-// through the one option table (src/config), help and version text, the access-log line,
+// through the one option table (src/config), help and version text,
 // and turning a configuration error into one message and exit code 2. Only what the two
 // shims do alike lives here; what the Worker needs too lives in src/config.
 import { commandsHelp, ConfigError, loadConfig, optionsHelp, parseArgv, type Command, type Config } from "../../src/index.ts";
@@ -32,9 +32,4 @@ export async function runCommand(runtime: CommandRuntime): Promise<number | unde
     console.error(`berth: ${error.message}`);
     return 2;
   }
-}
-
-/** One access-log line: `<time> <method> <path> <status> <bytes> <ms>ms`, bytes `-` when unknown. */
-export function formatAccessLog(e: { method: string; url: string; status: number; bytes: number | undefined; ms: number; aborted: boolean }): string {
-  return `${new Date().toISOString()} ${e.method} ${e.url} ${e.status} ${e.bytes ?? "-"} ${e.ms.toFixed(1)}ms${e.aborted ? " aborted" : ""}`;
 }

@@ -1,51 +1,48 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { errorResponse, rejectRequestLine } from "../../src/index.ts";
+import { errorResponse, rejectRequestLine, type ExchangeInfo, type ExchangeOutcome, type Logger } from "../../src/index.ts";
 import { MAX_DRAIN_BYTES } from "../../src/streams.ts";
 import { type Exchange, sendBody } from "./send-body.ts";
 import { readableToWeb } from "./web-streams.ts";
 
-type FetchHandler = (request: Request) => Promise<Response>;
+type FetchHandler = (request: Request, info?: ExchangeInfo) => Promise<Response>;
 
 /**
  * Serve a fetch handler from node:http, streaming both ways with backpressure.
  * Written here rather than taken from a library because HEAD must keep the handler's
  * Content-Length and a client that disconnects mid-body must only cancel streams.
  */
-export function toRequestListener(handler: FetchHandler, onDone?: (entry: AccessLogEntry) => void) {
+export function toRequestListener(handler: FetchHandler, logger?: Logger) {
   return (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
     const exchange: Exchange = { bytes: 0, aborted: false };
+    const received = { bytes: 0 };
+    let settle!: (outcome: ExchangeOutcome) => void;
+    const info: ExchangeInfo = {
+      clientAddress: req.socket.remoteAddress,
+      clientGone: () => exchange.aborted || !!req.socket.destroyed,
+      done: new Promise((resolve) => (settle = resolve)),
+    };
     res.on("close", () => {
       // No AbortController per request: it cost more than the rest of a manifest GET's plumbing.
       exchange.aborted = !res.writableFinished;
       if (exchange.aborted) exchange.onAbort?.();
-      onDone?.({ method: req.method ?? "", url: req.url ?? "", status: res.statusCode, bytes: exchange.bytes, ms: performance.now() - started, aborted: exchange.aborted });
+      settle({ bytesIn: received.bytes, bytesOut: exchange.bytes, aborted: exchange.aborted });
     });
-    handle(handler, req, res, exchange).catch((error) => {
+    handle(handler, req, res, exchange, info, received).catch((error) => {
       // A failure past the core's own catch: still the one serializer's 500 UNKNOWN, if it can be sent.
       if (res.headersSent || res.destroyed) {
         res.destroy();
-        if (!exchange.aborted) console.error("berth: response failed", error);
+        if (!exchange.aborted) (logger ?? console).error(`response failed: ${error instanceof Error ? error.stack : error}`);
         return;
       }
-      send(errorResponse(error, req.method), req, res, exchange).catch(() => res.destroy());
+      send(errorResponse(error, req.method, (e) => (logger ?? console).error(`response failed: ${e instanceof Error ? e.stack : e}`)), req, res, exchange).catch(() => res.destroy());
     });
   };
 }
 
-export interface AccessLogEntry {
-  method: string;
-  url: string;
-  status: number;
-  bytes: number;
-  ms: number;
-  aborted: boolean;
-}
-
-async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, exchange: Exchange) {
+async function handle(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, exchange: Exchange, info: ExchangeInfo, received: { bytes: number }) {
   // The raw target is only visible here: URL parsing in toRequest would fold "/a/../b".
   // TRACE and CONNECT are refused here too: `new Request` cannot carry them.
-  const response = rejectRequestLine(req.method ?? "", req.url ?? "/") ?? (await handler(toRequest(req)));
+  const response = rejectRequestLine(req.method ?? "", req.url ?? "/") ?? (await handler(toRequest(req, received), info));
   await send(response, req, res, exchange);
 }
 
@@ -68,7 +65,7 @@ async function send(response: Response, req: IncomingMessage, res: ServerRespons
   await sendBody(response.body, Number(headers["content-length"]), res, exchange);
 }
 
-function toRequest(req: IncomingMessage): Request {
+function toRequest(req: IncomingMessage, received: { bytes: number }): Request {
   const url = safeUrl(req.headers.host, req.url);
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
@@ -76,7 +73,7 @@ function toRequest(req: IncomingMessage): Request {
   return new Request(url, {
     method: req.method,
     headers,
-    body: hasBody ? readableToWeb(req) : undefined,
+    body: hasBody ? readableToWeb(req, received) : undefined,
     // @ts-expect-error duplex is required by Node's fetch for streamed bodies, missing from DOM types
     duplex: "half",
   });

@@ -9,7 +9,7 @@ const HIGH_WATER_MARK = 1024 * 1024;
  * bodies and file reads here come in freshly allocated buffers, so views are safe, and
  * the copies were a large share of a push's CPU time.
  */
-export function readableToWeb(readable: Readable): ReadableStream<Uint8Array> {
+export function readableToWeb(readable: Readable, counter?: { bytes: number }): ReadableStream<Uint8Array> {
   let onData = (_chunk: Buffer) => {};
   let cancelled = false; // a cancelled stream's controller throws on close: events after it are dropped
   return new ReadableStream<Uint8Array>(
@@ -17,6 +17,7 @@ export function readableToWeb(readable: Readable): ReadableStream<Uint8Array> {
       start(controller) {
         readable.pause();
         onData = (chunk: Buffer) => {
+          if (counter) counter.bytes += chunk.byteLength;
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           if ((controller.desiredSize ?? 0) <= 0) readable.pause();
         };

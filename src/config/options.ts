@@ -8,6 +8,7 @@
 import { parsePolicy } from "../auth/policy.ts";
 import { checkRetention } from "../lifecycle/retention.ts";
 import { checkUpstreams } from "../proxy/upstreams.ts";
+import { checkLogFormat, checkLogLevel, checkWebhookEndpoints, checkWebhookUrls } from "./ops-checks.ts";
 import { ConfigError, type ValueKind } from "./values.ts";
 
 export type Command = "serve" | "gc" | "du";
@@ -46,13 +47,39 @@ export const OPTIONS: OptionSpec[] = [
   { key: "config", kind: "file", flag: "config", env: "BERTH_CONFIG", arg: "FILE", commands: ["serve", "gc", "du"], help: "configuration file (YAML or JSON); flags and BERTH_* variables override it" },
   // storage
   { key: "storage.root", kind: "string", flag: "root", env: "BERTH_ROOT", default: "./data", arg: "DIR", commands: ["serve", "gc", "du"], help: "storage folder" },
-  { key: "storage.partSize", kind: "bytes", env: "BERTH_PART_SIZE", default: 5 * 1024 * 1024, arg: "SIZE", help: "object stores (R2): part size for bodies of unknown length, at least 5MiB" },
+  { key: "storage.partSize", kind: "bytes", env: "BERTH_PART_SIZE", default: 5 * 1024 * 1024, arg: "SIZE", help: "object stores (R2, S3): part size for bodies going up in parts, at least 5MiB" },
+  { key: "storage.s3.bucket", kind: "string", flag: "s3-bucket", env: "BERTH_S3_BUCKET", arg: "NAME", commands: ["serve", "gc", "du"], help: "store everything in this S3 bucket instead of --root (several processes may share it; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)" },
+  { key: "storage.s3.endpoint", kind: "string", flag: "s3-endpoint", env: "BERTH_S3_ENDPOINT", arg: "URL", commands: ["serve", "gc", "du"], help: "S3-compatible endpoint, path-style (MinIO, Ceph, R2); default AWS" },
+  { key: "storage.s3.region", kind: "string", flag: "s3-region", env: "BERTH_S3_REGION", default: "us-east-1", arg: "REGION", commands: ["serve", "gc", "du"], help: "S3 region (R2: auto)" },
+  { key: "storage.s3.prefix", kind: "string", flag: "s3-prefix", env: "BERTH_S3_PREFIX", default: "", arg: "PREFIX", commands: ["serve", "gc", "du"], help: "keep every key under this prefix in the bucket" },
+  { key: "storage.s3.redirect", kind: "boolean", flag: "s3-redirect", env: "BERTH_S3_REDIRECT", default: false, help: "answer blob GETs with a redirect to a presigned S3 URL" },
+  // Credentials by their standard names, never flags (a command line shows in ps); never logged.
+  { key: "storage.s3.accessKeyId", kind: "string", env: "AWS_ACCESS_KEY_ID", help: "S3 access key id" },
+  { key: "storage.s3.secretAccessKey", kind: "string", env: "AWS_SECRET_ACCESS_KEY", help: "S3 secret access key" },
   { key: "storage.delete", kind: "boolean", flag: "delete", env: "BERTH_DELETE", default: true, help: "allow DELETE of manifests, tags and blobs (--no-delete: DELETE answers 405 UNSUPPORTED)" },
   // server
   { key: "server.host", kind: "string", flag: "host", env: "BERTH_HOST", default: "127.0.0.1", arg: "ADDR", help: "listen address" },
   { key: "server.port", kind: "port", flag: "port", env: "BERTH_PORT", default: 5000, arg: "N", help: "listen port, 0 for any free one" },
   { key: "server.accessLog", kind: "boolean", flag: "access-log", env: "BERTH_ACCESS_LOG", default: true, help: "one log line per request (--no-access-log or --quiet to turn off)" },
   { key: "server.accessLog", kind: "boolean", flag: "quiet", invert: true, flagOnly: true, help: "same as --no-access-log" },
+  { key: "server.tlsCert", kind: "string", flag: "tls-cert", env: "BERTH_TLS_CERT", arg: "FILE", help: "serve HTTPS with this PEM certificate (a chain is fine); re-read when it changes (Deno: with --unstable-net)" },
+  { key: "server.tlsKey", kind: "string", flag: "tls-key", env: "BERTH_TLS_KEY", arg: "FILE", help: "the PEM private key of --tls-cert" },
+  { key: "server.trustProxy", kind: "boolean", flag: "trust-proxy", env: "BERTH_TRUST_PROXY", default: false, help: "take the client address from X-Forwarded-For (only behind a proxy that sets it)" },
+  // logs, health, metrics
+  { key: "log.format", kind: "string", flag: "log-format", env: "BERTH_LOG_FORMAT", default: "text", arg: "text|json", check: checkLogFormat, help: "log lines as text or as one JSON object each" },
+  { key: "log.level", kind: "string", flag: "log-level", env: "BERTH_LOG_LEVEL", default: "info", arg: "LEVEL", check: checkLogLevel, help: "least important level logged: debug, info, warn, error" },
+  { key: "health.timeout", kind: "duration", flag: "readiness-timeout", env: "BERTH_READINESS_TIMEOUT", default: 5000, arg: "TIME", help: "how long GET /readyz waits for the store's write, read and delete" },
+  { key: "metrics.enabled", kind: "boolean", flag: "metrics", env: "BERTH_METRICS", default: true, help: "serve GET /metrics (Prometheus text; --no-metrics to turn off)" },
+  { key: "metrics.token", kind: "string", env: "BERTH_METRICS_TOKEN", help: "GET /metrics asks for Authorization: Bearer <token> (else: any authenticated caller)" },
+  // webhooks
+  { key: "webhooks.urls", kind: "list", flag: "webhook", repeatable: true, env: "BERTH_WEBHOOKS", default: [], arg: "URL", check: checkWebhookUrls, help: "POST push and delete events to URL (repeatable; more settings in the file's webhooks.endpoints)" },
+  { key: "webhooks.endpoints", kind: "object", default: [], check: checkWebhookEndpoints, help: "file only: endpoints with url, headers, events, secret, timeout, attempts, backoff" },
+  { key: "webhooks.pulls", kind: "boolean", flag: "webhook-pulls", env: "BERTH_WEBHOOK_PULLS", default: false, help: "also send pull events to --webhook URLs" },
+  { key: "webhooks.secret", kind: "string", env: "BERTH_WEBHOOK_SECRET", help: "HMAC-SHA256 key signing --webhook deliveries (X-Berth-Signature)" },
+  { key: "webhooks.attempts", kind: "positive", env: "BERTH_WEBHOOK_ATTEMPTS", default: 5, help: "deliveries tried per event" },
+  { key: "webhooks.backoff", kind: "duration", env: "BERTH_WEBHOOK_BACKOFF", default: 1000, help: "wait before the first retry, doubled for each next one (at most 60s)" },
+  { key: "webhooks.timeout", kind: "duration", env: "BERTH_WEBHOOK_TIMEOUT", default: 5000, help: "per delivery attempt" },
+  { key: "webhooks.queueSize", kind: "positive", env: "BERTH_WEBHOOK_QUEUE", default: 1000, help: "events waiting per endpoint at most; more are dropped with a warning" },
   // uploads and manifests
   { key: "uploads.expiry", kind: "duration", flag: "upload-expiry", env: "BERTH_UPLOAD_EXPIRY", default: 86_400_000, arg: "DURATION", commands: ["serve", "gc"], help: "how long an idle upload session lives (e.g. 24h; a bare number is seconds)" },
   { key: "manifests.maxBytes", kind: "bytes", flag: "max-manifest-size", env: "BERTH_MAX_MANIFEST_BYTES", default: 4 * 1024 * 1024, arg: "SIZE", help: "largest accepted manifest (e.g. 4MiB)" },
@@ -126,4 +153,6 @@ function checkTrust(value: unknown, source: string): TrustedIssuerConfig[] {
 }
 
 /** Every BERTH_* variable the table reads. */
-export const ENV_NAMES: string[] = [...new Set(OPTIONS.flatMap((option) => (option.env ? [option.env] : [])))];
+export const ENV_NAMES: string[] = [...new Set(OPTIONS.flatMap((option) => (option.env?.startsWith("BERTH_") ? [option.env] : [])))];
+/** The standard variables the table reads besides BERTH_* (S3 credentials). */
+export const STANDARD_ENV_NAMES: string[] = [...new Set(OPTIONS.flatMap((option) => (option.env && !option.env.startsWith("BERTH_") ? [option.env] : [])))];

@@ -7,6 +7,8 @@ import { buildState } from "../auth/auth-state.ts";
 import { invalidCorsOrigins } from "../cors.ts";
 import { importPublicKeys, importSigningKey } from "../auth/keys.ts";
 import type { HasherFactory } from "../hashing.ts";
+import { createLogger, type Logger } from "../ops/log.ts";
+import type { WebhookEndpoint } from "../ops/webhooks.ts";
 import type { AuthOptions, RegistryOptions } from "../options.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { readConfigText, readFileRef } from "./load.ts";
@@ -21,9 +23,31 @@ export interface RuntimeParts {
   waitUntil?: (promise: Promise<unknown>) => void;
   /** How the pull-through cache fetches its upstreams (default: the global fetch). */
   fetch?: (request: Request) => Promise<Response>;
+  /** The runtime's logger (made with `loggerFrom(config)`), so its own lines share the format. */
+  logger?: Logger;
+}
+
+/** The logger a configuration asks for. */
+export const loggerFrom = (config: Config): Logger => createLogger({ format: config.log.format, level: config.log.level });
+
+/** `--webhook` URLs (with the shared settings) and the file's endpoints, as one list. */
+function webhooksFrom({ webhooks: w }: Config): WebhookEndpoint[] {
+  const shared = { attempts: w.attempts, backoffMs: w.backoff, timeoutMs: w.timeout, queueSize: w.queueSize };
+  const fromUrls = w.urls.map((url): WebhookEndpoint => ({ url, secret: w.secret, events: w.pulls ? ["push", "pull", "delete"] : ["push", "delete"], ...shared }));
+  const fromFile = w.endpoints.map((endpoint): WebhookEndpoint => ({
+    ...endpoint,
+    attempts: endpoint.attempts ?? shared.attempts,
+    backoffMs: endpoint.backoffMs ?? shared.backoffMs,
+    timeoutMs: endpoint.timeoutMs ?? shared.timeoutMs,
+    queueSize: endpoint.queueSize ?? shared.queueSize,
+  }));
+  return [...fromUrls, ...fromFile];
 }
 
 export async function registryOptionsFrom(config: Config, runtime: RuntimeParts): Promise<RegistryOptions> {
+  if (Boolean(config.server.tlsCert) !== Boolean(config.server.tlsKey)) {
+    throw new ConfigError(`${config.server.tlsCert ? "--tls-cert needs --tls-key" : "--tls-key needs --tls-cert"} (server.tlsCert and server.tlsKey)`);
+  }
   const badOrigins = invalidCorsOrigins(config.cors.origins);
   if (badOrigins.length) throw new ConfigError(`--cors-origins (cors.origins): not an origin like https://ui.example.com or *: ${badOrigins.join(", ")}`);
   return {
@@ -33,6 +57,12 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
     uploadExpiryMs: config.uploads.expiry,
     maxManifestBytes: config.manifests.maxBytes,
     proxy: config.proxy.upstreams.length ? { upstreams: config.proxy.upstreams, tagTtlMs: config.proxy.tagTtl, timeoutMs: config.proxy.timeout, fetch: runtime.fetch } : undefined,
+    logger: runtime.logger ?? loggerFrom(config),
+    accessLog: config.server.accessLog,
+    trustProxy: config.server.trustProxy,
+    metrics: { enabled: config.metrics.enabled, token: config.metrics.token },
+    readinessTimeoutMs: config.health.timeout,
+    webhooks: webhooksFrom(config),
     deletes: config.storage.delete,
     ui: config.ui.enabled,
     corsOrigins: config.cors.origins,

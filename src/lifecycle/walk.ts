@@ -1,5 +1,6 @@
 /** Reading the store's layout for the collector: keys, tags, revisions and what manifests name. */
 import { parseDigest } from "../digest.ts";
+import { moveLegacyIndex } from "../catalog-migration.ts";
 import { parseManifest } from "../manifests.ts";
 import { blobKey, CATALOG_PREFIX, digestTextOfLinkKey, nameFromCatalogKey, revisionsPrefix, sweepMarkKey, tagFromKey, tagsPrefix } from "../paths.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
@@ -23,7 +24,11 @@ export async function readText(store: BlobStore, key: string): Promise<string | 
   return object ? decoder.decode(await readBytes(object)) : null;
 }
 
-export const listRepositories = async (store: BlobStore) => (await listKeys(store, CATALOG_PREFIX)).filter((key) => key.endsWith("/_repo")).map(nameFromCatalogKey).sort();
+/** Every repository, by its index key; a store of the first index layout is moved over first, so none is missed. */
+export async function listRepositories(store: BlobStore): Promise<string[]> {
+  await moveLegacyIndex(store);
+  return (await listKeys(store, CATALOG_PREFIX)).filter((key) => key.endsWith("+")).map(nameFromCatalogKey);
+}
 
 export interface TagEntry {
   tag: string;

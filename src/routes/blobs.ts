@@ -22,6 +22,8 @@ export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
 
   router.get("/v2/:name+/blobs/:digest", async (request) => {
     const { digest, size } = await findBlob(ctx, request);
+    // The store may serve the bytes itself (S3 presigned URL): the client follows, Range and all.
+    if (ctx.store.presignGet) return new Response(null, { status: 307, headers: { Location: await ctx.store.presignGet(blobKey(digest)), "Docker-Content-Digest": digest.value } });
     const range = parseRange(request.headers.get("range"), size);
     const object = await ctx.store.get(blobKey(digest), range ?? undefined);
     if (!object) throw new RegistryError("BLOB_UNKNOWN", { digest: digest.value });

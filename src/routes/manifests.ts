@@ -38,8 +38,11 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
   });
 
   router.get(MANIFEST, async (request) => {
-    const { digest, revision } = await resolveManifest(ctx, nameOf(request), readableReferenceOf(request));
+    const name = nameOf(request);
+    const reference = readableReferenceOf(request);
+    const { digest, revision } = await resolveManifest(ctx, name, reference);
     const bytes = await readManifestBytes(ctx, digest);
+    ctx.emit("onManifestPulled", { name, reference: reference.tag ?? digest.value, digest: digest.value, mediaType: revision.mediaType, size: revision.size }, request as unknown as Request);
     return new Response(bytes, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
   });
 
@@ -84,7 +87,7 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
     });
     await touchRepository(ctx, name, revision.pushedAt!);
 
-    ctx.emit("onManifestPushed", { name, reference: reference.tag ?? digest.value, digest: digest.value, mediaType: manifest.mediaType });
+    ctx.emit("onManifestPushed", { name, reference: reference.tag ?? digest.value, digest: digest.value, mediaType: manifest.mediaType, size: bytes.byteLength }, request as unknown as Request);
     const headers = new Headers({ Location: `/v2/${name}/manifests/${digest.value}`, "Docker-Content-Digest": digest.value });
     if (manifest.subject) headers.set("OCI-Subject", manifest.subject.value);
     return new Response(null, { status: 201, headers });
@@ -100,7 +103,7 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
     } else {
       await deleteManifest(ctx, name, digest, revision);
     }
-    ctx.emit("onManifestDeleted", { name, reference: reference.tag ?? digest.value, digest: digest.value });
+    ctx.emit("onManifestDeleted", { name, reference: reference.tag ?? digest.value, digest: digest.value }, request as unknown as Request);
     return new Response(null, { status: 202 });
   });
 }

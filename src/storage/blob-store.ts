@@ -67,6 +67,9 @@ export interface ListResult {
 }
 
 export interface BlobStore {
+  /** A short name for metrics (`registry_storage_action_seconds{driver}`): filesystem, r2, s3, inmemory. */
+  readonly driver?: string;
+
   /** Size and last write time of the object at `key`, or null when it does not exist. */
   head(key: string): Promise<ObjectStat | null>;
 
@@ -94,6 +97,16 @@ export interface BlobStore {
   /** Remove `key`; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
 
-  /** Keys that start with `prefix`, in lexical order, paginated. */
+  /**
+   * Keys that start with `prefix`, in lexical order, paginated. A page costs about a page
+   * (plus the depth of the key space), however many keys the store holds.
+   */
   list(prefix: string, options?: ListOptions): Promise<ListResult>;
+
+  /**
+   * Optional capability: a URL from which anyone may GET the object at `key` for a while
+   * (an S3 presigned URL). Present only when the store can and is configured to; blob
+   * GETs then redirect there, so the bytes do not pass through the registry.
+   */
+  presignGet?(key: string): Promise<string>;
 }

@@ -1,4 +1,5 @@
 import { concatStreams, streamOf } from "../streams.ts";
+import { SortedDirectories } from "./sorted-dirs.ts";
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "./blob-store.ts";
 
 /**
@@ -75,10 +76,16 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
  * object, and concurrent writers of the same key simply replace each other.
  */
 export class FileTreeStore implements BlobStore {
+  readonly driver: string = "filesystem";
+  /** Directory entries in key order, for listings (src/storage/sorted-dirs.ts). */
+  private readonly dirs: SortedDirectories;
+
   constructor(
     readonly root: string,
     private readonly fs: FileSystem,
-  ) {}
+  ) {
+    this.dirs = new SortedDirectories(fs);
+  }
 
   async head(key: string): Promise<ObjectStat | null> {
     const info = await this.fs.stat(this.path(key)).catch(this.ifMissing(null));
@@ -120,16 +127,17 @@ export class FileTreeStore implements BlobStore {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
-    // Walk only the deepest directory the prefix names, then filter by the rest of it.
-    const base = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
-    if (base !== "" && !KEY.test(base)) return { keys: [], truncated: false };
-    const keys: string[] = [];
-    await this.walk(base === "" ? [] : base.split("/"), keys);
+    // Walk the deepest directory the prefix names, in key order, skipping whole subtrees that
+    // end before startAfter and stopping one key past the page: a page costs a page.
+    const cut = prefix.lastIndexOf("/");
+    const base = cut < 0 ? [] : prefix.slice(0, cut).split("/");
+    if (base.length > 0 && !KEY.test(base.join("/"))) return { keys: [], truncated: false };
     const limit = options.limit ?? Infinity;
-    const matching = keys
-      .filter((key) => key.startsWith(prefix) && (options.startAfter === undefined || key > options.startAfter))
-      .sort();
-    return { keys: matching.slice(0, limit), truncated: matching.length > limit };
+    const keys: string[] = [];
+    const startAfter = options.startAfter !== undefined && options.startAfter >= prefix ? options.startAfter : undefined;
+    if (startAfter !== undefined && !startAfter.startsWith(prefix)) return { keys: [], truncated: false }; // past every key of the prefix
+    await this.walk(base, prefix.slice(cut + 1), startAfter, keys, limit + 1);
+    return { keys: keys.slice(0, limit), truncated: keys.length > limit };
   }
 
   /**
@@ -228,12 +236,38 @@ export class FileTreeStore implements BlobStore {
     };
   }
 
-  private async walk(dir: string[], into: string[]): Promise<void> {
-    for (const entry of await this.fs.readDir(this.fs.join(this.root, ...dir)).catch(this.ifMissing([]))) {
-      if (dir.length === 0 && entry.name === TEMP_DIR) continue;
-      const path = [...dir, entry.name];
-      if (entry.isDirectory) await this.walk(path, into);
-      else if (entry.isFile) into.push(path.join("/"));
+  /**
+   * Keys under `dir` whose next segment starts with `leaf` and that sort after `startAfter`,
+   * in key order, into `into` until it holds `want`. A directory `d` holds keys `d/...`, so
+   * it sorts as `d/` among its siblings.
+   */
+  private async walk(dir: string[], leaf: string, startAfter: string | undefined, into: string[], want: number): Promise<void> {
+    const here = dir.length === 0 ? "" : `${dir.join("/")}/`;
+    const entries = (await this.dirs.entries(this.fs.join(this.root, ...dir))).filter((entry) => !(dir.length === 0 && entry.name === TEMP_DIR));
+    // Skip to the first entry whose keys can come after startAfter (binary search on sort keys).
+    let index = 0;
+    if (startAfter !== undefined && startAfter.startsWith(here)) {
+      const rest = startAfter.slice(here.length);
+      let low = 0;
+      let high = entries.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        const entry = entries[mid]!;
+        // Entirely at or before startAfter: a file not after it, a directory whose keys all sort before it.
+        const before = entry.sortKey <= rest && !(entry.isDirectory && rest.startsWith(entry.sortKey));
+        if (before) low = mid + 1;
+        else high = mid;
+      }
+      index = low;
+    }
+    for (; index < entries.length && into.length < want; index++) {
+      const entry = entries[index]!;
+      if (!entry.name.startsWith(leaf)) {
+        if (entry.sortKey > leaf) break; // past the names that start with leaf: they are contiguous
+        continue;
+      }
+      if (entry.isDirectory) await this.walk([...dir, entry.name], "", startAfter, into, want);
+      else if (startAfter === undefined || here + entry.name > startAfter) into.push(here + entry.name);
     }
   }
 }

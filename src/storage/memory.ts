@@ -6,6 +6,7 @@ import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type L
  * everything in memory by design, so it is not for large registries.
  */
 export class MemoryStore implements BlobStore {
+  readonly driver: string = "inmemory";
   private readonly objects = new Map<string, Uint8Array<ArrayBuffer>>();
   private readonly modified = new Map<string, number>();
 

@@ -11,6 +11,7 @@
  */
 import type { Context } from "../context.ts";
 import { RegistryError } from "../errors.ts";
+import { migrateCatalog } from "../catalog-migration.ts";
 import { CATALOG_PREFIX, nameFromCatalogKey, tagsPrefix } from "../paths.ts";
 import { listAll, readRepositoryPushedAt, repositoryExists } from "../repository.ts";
 import { grantOf, nameOf, queryInt, type Access, type RegistryRouter } from "../routing.ts";
@@ -36,6 +37,7 @@ export function registerUiApi(router: RegistryRouter, ctx: Context): void {
     const n = pageSize(url, 50);
     const last = url.searchParams.get("last") ?? "";
     const q = (url.searchParams.get("q") ?? "").trim().toLowerCase();
+    await migrateCatalog(ctx); // a store of the first index layout (src/catalog-migration.ts)
     const names = (await listAll(ctx, CATALOG_PREFIX)).map(nameFromCatalogKey).sort();
     const page: string[] = [];
     let more = false;

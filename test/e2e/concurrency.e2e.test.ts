@@ -15,6 +15,7 @@ import { randomImageLayout } from './lib/oci-layout.ts';
 import { uniqueRepo } from './lib/registry-api.ts';
 import { useRegistry } from './lib/suite.ts';
 import { tempDir } from './lib/tmp.ts';
+import { ctrTransport } from './servers.ts';
 
 const SUITE = 'concurrency';
 const T = 600_000;
@@ -82,7 +83,7 @@ describe.skipIf(skipWithout('skopeo', 'podman', 'buildah', 'docker', 'dockerd', 
           pm.podman(['push', '--tls-verify=false', '--digestfile', df, local, `docker://${host}/${repos[1]}:v1`])
             .then(() => readFileSync(df, 'utf8').trim()),
           d.push(`${host}/${repos[2]}:v1`),
-          c.ctr(['images', 'push', '--plain-http', `${host}/${repos[3]}:v1`]).then(() => ct.manifest.digest),
+          c.ctr(['images', 'push', ...ctrTransport(ctx.server), `${host}/${repos[3]}:v1`]).then(() => ct.manifest.digest),
         ];
         const results = await timed(`${SUITE} (mixed clients)`, 'skopeo + podman + docker + ctr push at once', () => Promise.allSettled(pushes));
         expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok', 'ok']);

@@ -8,6 +8,7 @@ import { MT, randomImageLayout } from './lib/oci-layout.ts';
 import { uniqueRepo } from './lib/registry-api.ts';
 import { useRegistry } from './lib/suite.ts';
 import { tempDir } from './lib/tmp.ts';
+import { ctrTransport } from './servers.ts';
 
 const SUITE = 'containerd';
 const T = 300_000;
@@ -31,7 +32,7 @@ describe.skipIf(skipWithout('ctr', 'containerd'))('containerd (ctr)', () => {
     const img = await randomImageLayout(tempDir('ctr-layout'), 'v1', 2, 500_000);
     await c.importLayout(img.layout.dir, `${ctx.server.host}/${repo}`);
     expect(await localDigest(name)).toBe(img.manifest.digest);
-    await timed(SUITE, 'ctr images push --plain-http', () => c.ctr(['images', 'push', '--plain-http', name]));
+    await timed(SUITE, 'ctr images push --plain-http', () => c.ctr(['images', 'push', ...ctrTransport(ctx.server), name]));
     const served = await ctx.api.manifest(repo, 'v1');
     expect(served.status).toBe(200);
     expect(served.headers.get('docker-content-digest')).toBe(img.manifest.digest);
@@ -45,7 +46,7 @@ describe.skipIf(skipWithout('ctr', 'containerd'))('containerd (ctr)', () => {
     const left = (await c.ctr(['content', 'ls', '--quiet'])).stdout;
     for (const l of img.layers) expect(left, 'layer garbage-collected before the pull').not.toContain(l.desc.digest);
     await timed(SUITE, 'ctr images pull --plain-http', () =>
-      c.ctr(['images', 'pull', '--plain-http', '--snapshotter', 'native', name]));
+      c.ctr(['images', 'pull', ...ctrTransport(ctx.server), '--snapshotter', 'native', name]));
     expect(await localDigest(name)).toBe(img.manifest.digest);
     for (const l of img.layers) {
       const info = await c.ctr(['content', 'get', l.desc.digest], { allowFail: true });

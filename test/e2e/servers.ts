@@ -11,7 +11,11 @@
 import { launchBerth } from './launchers/berth.ts';
 import { launchDistribution } from './launchers/distribution.ts';
 import { launchWorker } from './launchers/worker.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchS3 } from './launchers/s3.ts';
 import { peakRssKiB } from '../lib/daemon.ts';
+import { tempDir } from './lib/tmp.ts';
 
 export interface ServerOptions {
   runtime?: string;
@@ -49,6 +53,8 @@ export const launchers: Record<string, Launcher> = {
   distribution: launchDistribution,
   deno: launchBerth('deno'),
   worker: launchWorker,
+  // two Node processes on one s3rver bucket behind a proxy that alternates requests
+  s3: launchS3,
 };
 
 export function defaultRuntime(): string {
@@ -70,7 +76,7 @@ export async function sharedServer(): Promise<RunningServer> {
   const url = process.env.BERTH_E2E_URL;
   if (!url) return startServer();
   const u = new URL(url);
-  if (u.protocol !== 'http:') throw new Error('[e2e] BERTH_E2E_URL must be plain http (clients run with TLS verify off)');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('[e2e] BERTH_E2E_URL must be http(s) (clients run with TLS verify off)');
   const pid = process.env.BERTH_E2E_PID ? Number(process.env.BERTH_E2E_PID) : undefined;
   return {
     url: u.origin, host: u.host, pid, runtime: `url:${u.origin}`, logs: [],
@@ -82,4 +88,18 @@ export async function sharedServer(): Promise<RunningServer> {
 /** True when this runtime is known not to implement a feature (reported, not failed). */
 export function lacks(server: RunningServer, feature: 'referrers' | 'anonymous-pull'): boolean {
   return server.runtime === 'distribution' && (feature === 'referrers' || feature === 'anonymous-pull');
+}
+
+/**
+ * ctr's transport flags for a server: --plain-http, or for HTTPS (the Worker launcher) a
+ * hosts.toml with skip_verify: ctr 1.6 speaks plain HTTP to localhost unless a hosts dir
+ * names the server https.
+ */
+export function ctrTransport(server: RunningServer): string[] {
+  if (!server.url.startsWith('https:')) return ['--plain-http'];
+  const dir = tempDir('ctr-hosts');
+  mkdirSync(join(dir, server.host), { recursive: true });
+  writeFileSync(join(dir, server.host, 'hosts.toml'),
+    `server = "${server.url}"\n\n[host."${server.url}"]\n  capabilities = ["pull", "resolve", "push"]\n  skip_verify = true\n`);
+  return ['--hosts-dir', dir];
 }

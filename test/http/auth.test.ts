@@ -442,14 +442,14 @@ describeTargets("hooks", (kind) => {
     });
   });
 
-  it("onManifestPushed({name, reference, digest, mediaType}) for PUT by tag and by digest", async () => {
+  it("onManifestPushed({name, reference, digest, mediaType, size}) for PUT by tag and by digest", async () => {
     const name = uniqueName();
     const image = await pushImage(target(), name, "v1", { docker: true });
     await pushManifest(target(), name, image.digest, image.manifest, MT.dockerManifest);
     await vi.waitFor(() => {
       expect(manifests.filter((e) => e.name === name)).toEqual([
-        { name, reference: "v1", digest: image.digest, mediaType: MT.dockerManifest },
-        { name, reference: image.digest, digest: image.digest, mediaType: MT.dockerManifest },
+        { name, reference: "v1", digest: image.digest, mediaType: MT.dockerManifest, size: image.size },
+        { name, reference: image.digest, digest: image.digest, mediaType: MT.dockerManifest, size: image.size },
       ]);
     });
   });

@@ -9,6 +9,7 @@ import {
   expectError,
   expectStatus,
   imageManifest,
+  nextLink,
   indexManifest,
   MT,
   pushBlob,
@@ -226,5 +227,40 @@ describeTargets("referrers", (kind) => {
     for (const bad of ["sha256:xyz", "latest", "sha256:" + "0".repeat(10)]) {
       await expectError(await target().fetch(`/v2/${name}/referrers/${bad}`), 400, "DIGEST_INVALID");
     }
+  });
+
+  it("GET /v2/<name>/referrers/<digest>?n=2 -> pages in digest order with Link: <...?n=2&last=...>; rel=\"next\"; following it yields each referrer once", async () => {
+    const name = uniqueName();
+    const image = await pushImage(target(), name, "v1");
+    const refs = [];
+    for (let i = 0; i < 5; i++) refs.push(await pushReferrer(target(), name, subjectOf(image), { artifactType: i % 2 ? SIG : SBOM }));
+    const all = refs.map((r) => r.digest).sort();
+    const { index: whole, res: wholeRes } = await getReferrers(target(), name, image.digest);
+    expect(whole.manifests.map((d) => d.digest)).toEqual(all);
+    expect(wholeRes.headers.get("link")).toBeNull();
+    const seen: string[] = [];
+    let path: string | null = `/v2/${name}/referrers/${image.digest}?n=2`;
+    const sizes: number[] = [];
+    while (path) {
+      const res: Response = await target().fetch(path);
+      await expectStatus(res, 200);
+      const index = (await res.json()) as Index;
+      sizes.push(index.manifests.length);
+      seen.push(...index.manifests.map((d) => d.digest));
+      const link = nextLink(res);
+      if (link) expect(new URL(link, "http://x").searchParams.get("last")).toBe(index.manifests.at(-1)!.digest);
+      path = link;
+      if (sizes.length > 5) throw new Error("no end");
+    }
+    expect(sizes).toEqual([2, 2, 1]);
+    expect(seen).toEqual(all);
+    // Filtered pages carry the filter on: only the two signatures, one per page.
+    const sigs = refs.filter((_, i) => i % 2).map((r) => r.digest).sort();
+    const first = await target().fetch(`/v2/${name}/referrers/${image.digest}?n=1&artifactType=${encodeURIComponent(SIG)}`);
+    expect(((await first.json()) as Index).manifests.map((d) => d.digest)).toEqual([sigs[0]]);
+    const second = await target().fetch(nextLink(first)!);
+    expect(((await second.json()) as Index).manifests.map((d) => d.digest)).toEqual([sigs[1]]);
+    expect(second.headers.get("link")).toBeNull();
+    await expectError(await target().fetch(`/v2/${name}/referrers/${image.digest}?last=nope`), 400, "DIGEST_INVALID");
   });
 });

@@ -1,5 +1,5 @@
 /** FsStore (runtimes/node) against the BlobStore contract, plus what only a filesystem can get wrong. */
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -89,5 +89,23 @@ describe("FsStore on disk", () => {
     const again = new FsStore(root);
     expect(fingerprint(await readAll((await again.get("persist/me"))!.body))).toBe(fingerprint(bytes));
     expect((await again.list("persist/")).keys).toEqual(["persist/me"]);
+  });
+
+  it("a big directory's cached listing never hides a change: a key added, removed or written by another process shows on the next list", async () => {
+    const tags = Array.from({ length: 400 }, (_, i) => `r/_manifests/tags/t${String(i).padStart(3, "0")}`);
+    for (const key of tags) await store.put(key, new TextEncoder().encode("x"));
+    const dir = join(root, "r", "_manifests", "tags");
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(dir, hourAgo, hourAgo); // still for an hour: its listing may now be cached
+    expect((await store.list("r/_manifests/tags/", { startAfter: "r/_manifests/tags/t100", limit: 3 })).keys).toEqual(tags.slice(101, 104));
+    await store.put("r/_manifests/tags/t1000", new TextEncoder().encode("x"));
+    expect((await store.list("r/_manifests/tags/", { startAfter: "r/_manifests/tags/t100", limit: 3 })).keys).toEqual(["r/_manifests/tags/t1000", ...tags.slice(101, 103)]);
+    await utimes(dir, hourAgo, new Date(Date.now() - 3_500_000));
+    await store.list("r/_manifests/tags/"); // cached again at the new mtime
+    await store.delete("r/_manifests/tags/t101");
+    expect((await store.list("r/_manifests/tags/", { startAfter: "r/_manifests/tags/t1000", limit: 2 })).keys).toEqual(tags.slice(102, 104));
+    // Another process (here: a plain file write) adds a key: the directory's mtime moves.
+    await writeFile(join(dir, "t1010"), "x");
+    expect((await store.list("r/_manifests/tags/", { startAfter: "r/_manifests/tags/t1000", limit: 2 })).keys).toEqual(["r/_manifests/tags/t1010", tags[102]]);
   });
 });

@@ -154,6 +154,40 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     },
     create: async (options) => (await import("./cli.ts")).createCliTarget("deno", options),
   },
+  // Two `berth serve` processes on one bucket of a real S3 server (s3rver); requests alternate between them.
+  s3: {
+    default: false,
+    capabilities: {
+      htpasswd: true,
+      authOptions: true,
+      authReload: false,
+      customAuthorizer: false,
+      hooks: false,
+      limits: false,
+      forgedContentLength: false,
+      socket: true,
+      uiOptions: true,
+      lifecycleCli: false,
+    },
+    create: async (options) => (await import("./s3.ts")).createS3Target(options),
+  },
+  // The same with the second process on Deno: Node and Deno sharing one bucket.
+  "s3-deno": {
+    default: false,
+    capabilities: {
+      htpasswd: true,
+      authOptions: true,
+      authReload: false,
+      customAuthorizer: false,
+      hooks: false,
+      limits: false,
+      forgedContentLength: false,
+      socket: true,
+      uiOptions: true,
+      lifecycleCli: false,
+    },
+    create: async (options) => (await import("./s3.ts")).createS3Target(options, "deno"),
+  },
   // runtimes/cloudflare in real workerd (Miniflare) with a local R2 bucket; config through vars.
   worker: {
     default: true,

@@ -9,14 +9,19 @@ import { socketTarget, type Target, type TargetOptions } from "./index.ts";
 
 export async function createWorkerTarget(options: TargetOptions): Promise<Target> {
   const { auth, lifecycle } = options;
+  const fromAuth = authVars(auth);
+  // One BERTH_CONFIG holds every file-only setting: trusted issuers (auth) and retention (lifecycle).
+  const file = { ...(fromAuth.BERTH_CONFIG ? JSON.parse(fromAuth.BERTH_CONFIG) : {}), ...(lifecycle?.retention ? { retention: lifecycle.retention } : {}) };
   const vars: Record<string, string | undefined> = {
-    ...authVars(auth),
+    ...fromAuth,
+    // workerd prints console output into the test run; the access line is tested on Node and Deno.
+    BERTH_ACCESS_LOG: process.env.BERTH_TARGET_LOGS ? undefined : "false",
     BERTH_UPLOAD_EXPIRY: options.uploadExpiryMs === undefined ? undefined : String(options.uploadExpiryMs / 1000),
     BERTH_MAX_MANIFEST_BYTES: options.maxManifestBytes === undefined ? undefined : String(options.maxManifestBytes),
     BERTH_GC_GRACE: lifecycle?.grace,
     BERTH_GC_DELETE_UNTAGGED: lifecycle?.deleteUntagged ? "true" : undefined,
     BERTH_DELETE: lifecycle?.noDelete ? "false" : undefined,
-    BERTH_CONFIG: lifecycle?.retention ? JSON.stringify({ retention: lifecycle.retention }) : undefined,
+    BERTH_CONFIG: Object.keys(file).length ? JSON.stringify(file) : undefined,
     BERTH_UPSTREAM: options.upstreams?.join(","),
     BERTH_UPSTREAM_TAG_TTL: options.upstreamTagTtlSeconds === undefined ? undefined : `${options.upstreamTagTtlSeconds}s`,
   };

@@ -50,8 +50,11 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** Run a bundled Worker in workerd with an R2 bucket bound as BUCKET (in memory unless `persistTo`). */
-export async function startWorker(entry: string, bindings: Record<string, string> = {}, persistTo?: string): Promise<RunningWorker> {
+/**
+ * Run a bundled Worker in workerd with an R2 bucket bound as BUCKET (in memory unless
+ * `persistTo`; none with `withBucket` false: a store whose every call fails).
+ */
+export async function startWorker(entry: string, bindings: Record<string, string> = {}, persistTo?: string, withBucket = true): Promise<RunningWorker> {
   process.env.WRANGLER_SEND_METRICS ??= "false";
   const scriptPath = await bundleWorker(entry);
   const miniflare = new Miniflare({
@@ -60,7 +63,7 @@ export async function startWorker(entry: string, bindings: Record<string, string
     modulesRoot: dirname(scriptPath),
     compatibilityDate: COMPATIBILITY_DATE,
     compatibilityFlags: ["nodejs_compat"],
-    r2Buckets: ["BUCKET"],
+    r2Buckets: withBucket ? ["BUCKET"] : [],
     r2Persist: persistTo ?? false,
     bindings,
     host: "127.0.0.1",

@@ -1,5 +1,6 @@
 // Direct HTTP checks against the registry, to confirm what a client claims.
 import { createHash } from 'node:crypto';
+import { e2eFetch } from './fetch-ca.ts';
 import { MT } from './oci-layout.ts';
 
 const ALL_MANIFESTS = [MT.manifest, MT.index, MT.dockerManifest, MT.dockerList].join(', ');
@@ -12,7 +13,7 @@ export class RegistryApi {
   async request(path: string, init: RequestInit = {}): Promise<Fetched> {
     const headers = new Headers(init.headers);
     if (this.auth) headers.set('Authorization', 'Basic ' + Buffer.from(`${this.auth.user}:${this.auth.password}`).toString('base64'));
-    const res = await fetch(this.url + path, { ...init, headers });
+    const res = await e2eFetch(this.url + path, { ...init, headers });
     return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
   }
 
@@ -32,7 +33,7 @@ export class RegistryApi {
 
   /** Streams a blob and returns its sha256 digest and length (for big layers). */
   async blobDigest(repo: string, digest: string): Promise<{ status: number; digest: string; size: number }> {
-    const res = await fetch(`${this.url}/v2/${repo}/blobs/${digest}`);
+    const res = await e2eFetch(`${this.url}/v2/${repo}/blobs/${digest}`);
     const h = createHash('sha256');
     let size = 0;
     const reader = res.body?.getReader();
