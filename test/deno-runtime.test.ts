@@ -80,6 +80,16 @@ describe.skipIf(!bin && !process.env.REQUIRE_CLIENTS)("deno run runtimes/deno/ma
     return { child: daemon.child, stop: () => daemon.stop(5_000), url, root, output };
   }
 
+  it("without --allow-net for the listen address it exits 1 naming the permission, no uncaught stack", async () => {
+    const root = join(parent, "no-net");
+    const result = await run(bin!, ["run", "--config", join(REPO_ROOT, "runtimes/deno/deno.json"), "--no-prompt", "--allow-net=127.0.0.1:1",
+      `--allow-read=${root}`, `--allow-write=${root}`, join(REPO_ROOT, "runtimes/deno/main.ts"), "serve", "--root", root, "--host", "127.0.0.1", "--port", "0"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('berth: Requires net access to "127.0.0.1:0"');
+    expect(result.stderr).toContain("berth: grant --allow-net for --host:--port");
+    expect(result.stderr).not.toContain("Uncaught");
+  });
+
   it("--help exits 0 with the usage; an unknown command exits 2", async () => {
     const help = await run(bin!, ["run", "--config", join(REPO_ROOT, "runtimes/deno/deno.json"), join(REPO_ROOT, "runtimes/deno/main.ts"), "--help"]);
     expect(help.code).toBe(0);

@@ -34,8 +34,8 @@ const denoFileSystem: FileSystem = {
         return bodyOfBytes(size, bytes);
       }
       if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
-      // Read to the end as file.readable: it is resource-backed, so Deno.serve sends it
-      // from Rust without passing every chunk through JS.
+      // Read to the end as file.readable: a byte stream, which the HTTP adapter reads into
+      // its own reused buffers (runtimes/shared/send-body.ts).
       return { size, body: offset + length >= size ? file.readable : readSlice(file, length) };
     } catch (error) {
       file.close();

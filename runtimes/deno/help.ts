@@ -3,7 +3,7 @@
 export const USAGE = `Usage: deno run <permissions> runtimes/deno/main.ts [serve] [options]
    or: deno task --config runtimes/deno/deno.json serve   (127.0.0.1:5000, ./data)
 
-Berth, an OCI registry, on Deno.serve with storage in a local folder.
+Berth, an OCI registry, on Deno's node:http with storage in a local folder.
 
 Permissions: --allow-net for the listen address, --allow-read and --allow-write for
 --root (plus --allow-read for the htpasswd, policy and config files), and

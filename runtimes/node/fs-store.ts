@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { FileTreeStore, type FileSystem } from "../../src/index.ts";
 import { bodyOfBytes } from "../../src/streams.ts";
 import { fileByteStream } from "./file-stream.ts";
-import { writeWebStream } from "./web-streams.ts";
+import { writeWebStream } from "../shared/web-streams.ts";
 
 const IO_BUFFER = 1024 * 1024;
 const SMALL_READ = 64 * 1024;

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { createRegistry, createStoreFromConfig, loggerFrom, registryOptionsFrom, type Config, type Logger, type Registry } from "../../src/index.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
-import { toRequestListener } from "./http-adapter.ts";
+import { toRequestListener } from "../shared/http-adapter.ts";
 import { fetchUpstream } from "./upstream-fetch.ts";
 
 export interface ServeOptions {

@@ -218,12 +218,12 @@ describeTargets("errors", (kind, caps) => {
     expect(checkErrorShape(manifest.body.toString()).map((e) => e.code)).toEqual(["MANIFEST_UNKNOWN"]);
   });
 
-  // TRACE and TRACK are no registry operation, and Node's Request cannot even carry TRACE:
-  // 405 UNSUPPORTED through the one serializer on every runtime. Node's parser (400) and
-  // workerd (501) answer TRACK themselves, before Berth runs; CONNECT reaches none of them
-  // as a request (README, "Strict answers").
-  for (const [method, path] of [["TRACE", "/v2/"], ["TRACE", "/v2/a/manifests/latest"], ["TRACE", "/nope"], ["TRACK", "/v2/"]] as const) {
-    it.skipIf(!caps.socket || (method === "TRACK" && kind !== "deno"))(`${method} ${path} over a raw socket -> 405 UNSUPPORTED with an OCI error body`, async () => {
+  // TRACE is no registry operation, and Node's Request cannot even carry it: 405 UNSUPPORTED
+  // through the one serializer on every runtime. node:http's parser (Node, and Deno, which
+  // serves through it) answers 400 and workerd 501 to TRACK before Berth runs; CONNECT reaches
+  // none of them as a request (README, "Strict answers").
+  for (const [method, path] of [["TRACE", "/v2/"], ["TRACE", "/v2/a/manifests/latest"], ["TRACE", "/nope"]] as const) {
+    it.skipIf(!caps.socket)(`${method} ${path} over a raw socket -> 405 UNSUPPORTED with an OCI error body`, async () => {
       const res = await rawRequest(target().baseUrl!, method, path);
       expect(res.status, res.body.toString()).toBe(405);
       expect(checkErrorShape(res.body.toString()).map((e) => e.code)).toEqual(["UNSUPPORTED"]);
