@@ -31,5 +31,7 @@ export function instrumentStore(store: BlobStore, metrics: RegistryMetrics): Blo
     concat: (sources: string[], dest: string) => timed("Move", () => store.concat(sources, dest)),
     delete: (key: string) => timed("Delete", () => store.delete(key)),
     list: (prefix: string, options?: ListOptions) => timed("List", () => store.list(prefix, options)),
+    // Optional capabilities pass through as they are: a wrapper must not take them away.
+    ...(store.presignGet ? { presignGet: (key: string) => timed("URLFor", () => store.presignGet!(key)) } : {}),
   };
 }
