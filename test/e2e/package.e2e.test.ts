@@ -24,7 +24,7 @@ const SUITE = 'package';
 const T = 300_000;
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NAME: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).name;
-const RUNTIME_DEPENDENCIES = ['@noble/hashes', 'bcryptjs', 'itty-router', 'yaml'];
+const RUNTIME_DEPENDENCIES = ['@noble/hashes', 'aws4fetch', 'bcryptjs', 'itty-router', 'yaml'];
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const NO_LOADER_ENV = { ...process.env, NODE_OPTIONS: '' };
 
@@ -130,7 +130,7 @@ ${extra}
     writeFileSync(join(dir, 'main.ts'), main('const wrong: number = registry.fetch;'));
     const bad = await tsc();
     expect(bad.code).toBe(2);
-    expect(bad.stdout).toMatch(/main\.ts\(\d+,\d+\): error TS2322: Type '\(request: Request\) => Promise<Response>' is not assignable to type 'number'/);
+    expect(bad.stdout).toMatch(/main\.ts\(\d+,\d+\): error TS2322: Type '\(request: Request, info\?: ExchangeInfo \| undefined\) => Promise<Response>' is not assignable to type 'number'/);
   }, T);
 });
 

@@ -23,6 +23,10 @@ import { readBytes } from '../../src/streams.ts';
 
 // All three by default; a run for one runtime (BERTH_E2E_RUNTIME=deno) covers that one. The
 // reference registry has no UI.
+// The Worker on plain HTTP here: this suite is about the UI (the Worker's local HTTPS, with its
+// test CA, is covered by the TLS and skopeo suites); chromium and this file's own fetches would
+// otherwise each need that CA. Each test file runs in its own process, so this does not leak.
+process.env.BERTH_E2E_WORKER_PROTOCOL ??= 'http';
 const RUNTIMES = (process.env.BERTH_UI_RUNTIMES ?? process.env.BERTH_E2E_RUNTIME ?? 'node,deno,worker').split(',').filter((r) => r && r !== 'distribution');
 const DOCS = fileURLToPath(new URL('../../docs/ui/', import.meta.url));
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
