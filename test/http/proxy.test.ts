@@ -12,7 +12,7 @@ import { startTestUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type TestUpstream 
 const TTL_SECONDS = 1;
 const credentialsIn = (url: string) => url.replace("http://", `http://${UPSTREAM_USER}:${UPSTREAM_PASSWORD}@`);
 
-describeTargets("pull-through cache", (kind) => {
+describeTargets("pull-through cache", (kind, caps) => {
   let up: TestUpstream;
   let cache: Target;
   beforeAll(async () => {
@@ -77,7 +77,7 @@ describeTargets("pull-through cache", (kind) => {
     expect(up.requests.slice(before)).toEqual([`HEAD /v2/${name}/manifests/latest`, `GET /v2/${name}/manifests/${second.digest}`]);
   });
 
-  it("Bearer upstream: the token flow runs once per scope, with the configured credentials", async () => {
+  it.skipIf(!caps.oneProcess)("Bearer upstream: the token flow runs once per scope, with the configured credentials", async () => {
     const name = uniqueName("bearer");
     const image = await pushImage(up.direct, name, "v1", { layerCount: 2 });
     up.auth = "bearer";
@@ -88,7 +88,7 @@ describeTargets("pull-through cache", (kind) => {
     expect(up.count(/^GET \/token$/) - tokensBefore).toBe(1);
   });
 
-  it("Berth upstream with its own token auth: the cache logs in at /auth/token with the configured credentials, once per scope", async () => {
+  it.skipIf(!caps.oneProcess)("Berth upstream with its own token auth: the cache logs in at /auth/token with the configured credentials, once per scope", async () => {
     const name = uniqueName("berthauth");
     const image = await pushImage(up.direct, name, "v1", { layerCount: 2 });
     up.auth = "berth";
@@ -111,7 +111,7 @@ describeTargets("pull-through cache", (kind) => {
     expect(res.headers.get("docker-content-digest")).toBe(image.digest);
   });
 
-  it("GET /v2/up/<name>/blobs/<digest> three times at once: the upstream sends the blob once", async () => {
+  it.skipIf(!caps.oneProcess)("GET /v2/up/<name>/blobs/<digest> three times at once: the upstream sends the blob once", async () => {
     const name = uniqueName("concurrent");
     const bytes = randomBytes(3 * 1024 * 1024);
     const digest = await pushBlob(up.direct, name, bytes);
@@ -142,7 +142,7 @@ describeTargets("pull-through cache", (kind) => {
     expect(up.count(new RegExp(`^GET /v2/${name}/blobs/`)) - before).toBe(0);
   });
 
-  it("upstream dies mid-blob with a second GET waiting for the same fill: the first download fails, the second gets 503 UNAVAILABLE", async () => {
+  it.skipIf(!caps.oneProcess)("upstream dies mid-blob with a second GET waiting for the same fill: the first download fails, the second gets 503 UNAVAILABLE", async () => {
     const name = uniqueName("waiter");
     const bytes = randomBytes(4 * 1024 * 1024);
     const digest = await pushBlob(up.direct, name, bytes);

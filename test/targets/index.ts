@@ -91,6 +91,8 @@ export interface Capabilities {
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
   socket: boolean;
+  /** One process answers every request (per-process work such as "the upstream is asked once" is countable). */
+  oneProcess: boolean;
   /** `berth du` and `gc --dry-run` (a command line; Workers collect only on their Cron Trigger). */
   lifecycleCli: boolean;
   /** ui and corsOrigins. */
@@ -116,6 +118,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: true,
       socket: false,
+      oneProcess: true,
       lifecycleCli: true,
       uiOptions: true,
     },
@@ -132,6 +135,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      oneProcess: true,
       lifecycleCli: true,
       uiOptions: true,
     },
@@ -149,6 +153,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      oneProcess: true,
       lifecycleCli: true,
       uiOptions: true,
     },
@@ -166,6 +171,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: false,
       forgedContentLength: false,
       socket: true,
+      oneProcess: false,
       uiOptions: true,
       lifecycleCli: false,
     },
@@ -183,6 +189,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: false,
       forgedContentLength: false,
       socket: true,
+      oneProcess: false,
       uiOptions: true,
       lifecycleCli: false,
     },
@@ -200,6 +207,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       limits: true,
       forgedContentLength: false,
       socket: true,
+      oneProcess: true,
       lifecycleCli: false,
       uiOptions: false,
     },

@@ -28,6 +28,9 @@ export async function createS3Target(options: TargetOptions, second: "node" | "d
   serve.push(...auth.args);
   if (options.ui === false) serve.push("--no-ui");
   if (options.corsOrigins) serve.push("--cors-origins", options.corsOrigins.join(","));
+  for (const upstream of options.upstreams ?? []) serve.push("--upstream", upstream);
+  if (options.upstreamTagTtlSeconds !== undefined) serve.push("--upstream-tag-ttl", `${options.upstreamTagTtlSeconds}s`);
+  const upstreamHosts = (options.upstreams ?? []).map((u) => new URL(u.replace(/^[^/=]+=/, "")).host);
   const readable = auth.files;
   const env = { ...process.env, ...auth.env, NO_COLOR: "1", AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey };
   const spawnNode = () => startDaemon(process.execPath, [BIN, ...serve], { cwd: REPO_ROOT, env });
@@ -35,7 +38,7 @@ export async function createS3Target(options: TargetOptions, second: "node" | "d
     const bin = denoBinary();
     if (!bin) throw new Error("s3-deno target: no deno executable");
     // Least privilege: the listen address and the S3 endpoint, the two AWS variables, no files but htpasswd.
-    const permissions = [`--allow-net=127.0.0.1:0,${new URL(s3.endpoint).host}`, "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY", ...(readable.length ? [`--allow-read=${readable.join(",")}`] : [])];
+    const permissions = [`--allow-net=${["127.0.0.1:0", new URL(s3.endpoint).host, ...upstreamHosts].join(",")}`, "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY", ...(readable.length ? [`--allow-read=${readable.join(",")}`] : [])];
     return startDaemon(bin, ["run", "--config", DENO_CONFIG, "--no-prompt", ...permissions, MAIN, ...serve], { cwd: REPO_ROOT, env });
   };
   const children = [spawnNode(), second === "deno" ? spawnDeno() : spawnNode()];
