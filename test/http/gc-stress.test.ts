@@ -131,4 +131,4 @@ describeTargets("online garbage collection under load", (kind) => {
     expect(counts.deleted).toBeGreaterThan(0);
     expect(counts.collectedBlobs).toBeGreaterThan(0); // the deletes made garbage, and it went
   }, LOAD_MS + 60_000);
-});
+}, ["gc"]);

@@ -212,4 +212,4 @@ describeTargets("garbage collection", (kind, caps) => {
       await expectPullsWhole(t, name, keep);
     });
   });
-});
+}, ["gc"]);

@@ -91,6 +91,8 @@ export interface Capabilities {
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
   socket: boolean;
+  /** `lifecycle()` runs gc/du on the target's storage (the CLI, the Cron handler or the library); not yet on the s3 pairs. */
+  gc: boolean;
   /** One process answers every request (per-process work such as "the upstream is asked once" is countable). */
   oneProcess: boolean;
   /** `berth du` and `gc --dry-run` (a command line; Workers collect only on their Cron Trigger). */
@@ -119,6 +121,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: true,
       socket: false,
       oneProcess: true,
+      gc: true,
       lifecycleCli: true,
       uiOptions: true,
     },
@@ -136,6 +139,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       oneProcess: true,
+      gc: true,
       lifecycleCli: true,
       uiOptions: true,
     },
@@ -154,6 +158,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       oneProcess: true,
+      gc: true,
       lifecycleCli: true,
       uiOptions: true,
     },
@@ -172,6 +177,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       oneProcess: false,
+      gc: false,
       uiOptions: true,
       lifecycleCli: false,
     },
@@ -190,6 +196,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       oneProcess: false,
+      gc: false,
       uiOptions: true,
       lifecycleCli: false,
     },
@@ -208,6 +215,7 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
       forgedContentLength: false,
       socket: true,
       oneProcess: true,
+      gc: true,
       lifecycleCli: false,
       uiOptions: false,
     },
