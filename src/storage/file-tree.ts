@@ -68,6 +68,9 @@ export interface FileStat {
 const KEY = /^[A-Za-z0-9_][A-Za-z0-9._:+=-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._:+=-]*)*$/;
 const TEMP_DIR = ".tmp"; // cannot collide with a key: keys never start with "."
 const STALE_TEMP_MS = 60 * 60 * 1000;
+// Each lost attempt needs a concurrent delete to empty and prune that very directory inside
+// a window of two syscalls; 50 in a row does not happen outside a deliberate hammering test.
+const PUBLISH_ATTEMPTS = 50;
 
 /**
  * A BlobStore on a filesystem: one file per key under `root`, the same layout on every
@@ -197,22 +200,25 @@ export class FileTreeStore implements BlobStore {
   }
 
   /**
-   * Rename the file `from` into place as the key `dest`, making parent directories; retried
-   * if a delete pruned them meanwhile. A missing `from` that is a caller's key (`sourceKey`)
-   * is that caller's NotFoundError.
+   * Rename the file `from` into place as the key `dest`, making parent directories. A delete
+   * elsewhere in the tree prunes directories it leaves empty, so a parent may vanish between
+   * our mkdir and our rename (or during the mkdir itself): that is retried, with a growing
+   * pause, until the rename lands. A missing `from` that is a caller's key (`sourceKey`) is
+   * that caller's NotFoundError.
    */
   private async publish(from: string, dest: string, sourceKey?: string): Promise<void> {
     const to = this.path(dest);
     const parent = this.fs.join(this.root, ...dest.split("/").slice(0, -1));
-    for (let attempt = 0; ; attempt++) {
-      await this.fs.mkdirp(parent);
+    for (let attempt = 1; ; attempt++) {
       try {
+        await this.fs.mkdirp(parent);
         return await this.fs.rename(from, to);
       } catch (error) {
         if (!this.fs.isMissing(error)) throw error;
         const sourceGone = !(await this.fs.stat(from).catch(this.ifMissing(null)));
         if (sourceGone && sourceKey !== undefined) throw new NotFoundError(sourceKey);
-        if (sourceGone || attempt >= 2) throw error;
+        if (sourceGone || attempt >= PUBLISH_ATTEMPTS) throw error;
+        if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt)); // step out of a pruning burst
       }
     }
   }
