@@ -1,6 +1,6 @@
 import type { Authorizer } from "./auth/authorizer.ts";
 import { createAuth, type TokenAuth } from "./auth/setup.ts";
-import { ByteCache } from "./byte-cache.ts";
+import { BoundedCache, stringBytes } from "./bounded-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
 import { instrumentStore } from "./ops/instrumented-store.ts";
@@ -34,7 +34,7 @@ export interface Context {
    */
   liveHashers: Map<string, { hasher: Hasher; size: number }>;
   /** Manifest bytes by digest (immutable), so a pull by tag reads two small objects, not three. */
-  manifestBytes: ByteCache;
+  manifestBytes: BoundedCache<Uint8Array<ArrayBuffer>>;
   sizedBody: (body: ReadableStream<Uint8Array>, size: number) => ReadableStream<Uint8Array>;
   /** The pull-through cache, when upstreams are configured. */
   proxy?: PullThrough;
@@ -67,7 +67,7 @@ export function createContext(options: RegistryOptions): Context {
     },
     background,
     liveHashers: new Map(),
-    manifestBytes: new ByteCache(16 * 1024 * 1024),
+    manifestBytes: new BoundedCache(16 * 1024 * 1024, (key, bytes) => stringBytes(key) + bytes.byteLength),
     sizedBody: options.sizedBody ?? ((body) => body),
     proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy) : undefined,
   };

@@ -5,6 +5,7 @@
  * the request is retried once. Tokens are kept per scope until they expire. Credentials and
  * tokens never appear in an error message or a log line.
  */
+import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 import { RegistryError } from "../errors.ts";
 import type { UpstreamOptions } from "./upstreams.ts";
 
@@ -28,7 +29,8 @@ export function parseChallenge(header: string | null): Challenge | undefined {
 
 export class UpstreamClient {
   /** Authorization header values by scope, with their expiry (ms since epoch). */
-  private readonly tokens = new Map<string, { header: string; expires: number }>();
+  /** Bearer headers by scope until they expire; 1 MiB (registry tokens run to a few KiB). */
+  private readonly tokens = new BoundedCache<{ header: string; expires: number }>(1024 * 1024, (scope, token) => stringBytes(scope) + stringBytes(token.header) + 64);
   private basic = false;
 
   constructor(
@@ -96,7 +98,6 @@ export class UpstreamClient {
     const seconds = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
     const header = `Bearer ${token}`;
     this.tokens.set(scope, { header, expires: Date.now() + Math.max(1, seconds - 10) * 1000 });
-    if (this.tokens.size > 1000) this.tokens.delete(this.tokens.keys().next().value!);
     return header;
   }
 
