@@ -3,7 +3,7 @@ import type { HasherFactory } from "./hashing.ts";
 import type { OpsOptions } from "./ops/ops.ts";
 import type { ProxyOptions } from "./proxy/pull-through.ts";
 
-export type { ProxyOptions, ProxyCounters } from "./proxy/pull-through.ts";
+export type { ProxyOptions } from "./proxy/pull-through.ts";
 export type { UpstreamOptions } from "./proxy/upstreams.ts";
 
 /** What a request wants to do, for authorization. */

@@ -37,9 +37,14 @@ export default {
 
   // A Cron Trigger (wrangler.toml [triggers]): one slice of garbage collection, resumed from
   // the bucket by the next trigger; BERTH_GC_INTERVAL spaces out whole collections.
+  // The slice reports to this isolate's registry, so its /metrics count the runs (per isolate).
   async scheduled(_controller, env) {
     const config = configOf(env);
-    const report = await collectGarbageSlice(storeOf(env, config), gcOptionsFrom(config), GC_SLICE_MS, config.gc.interval);
+    const { gcObserver } = await registryFor(env);
+    const report = await collectGarbageSlice(storeOf(env, config), gcOptionsFrom(config), GC_SLICE_MS, config.gc.interval, gcObserver).catch((error: unknown) => {
+      gcObserver.failed();
+      throw error;
+    });
     if (report) console.log(`berth gc: ${formatGcReport(report, false).trimEnd().split("\n").join("; ")}`);
   },
 } satisfies ExportedHandler<Env>;
