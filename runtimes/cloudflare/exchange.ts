@@ -3,9 +3,9 @@
  * `enable_request_signal` compatibility flag, workerd aborts `request.signal` when the client
  * disconnects while the response is still going out; a request body cut midway fails its read
  * with "Network connection lost" (the signal need not have fired yet). The response counts as
- * sent once its body was piped out whole: through a FixedLengthStream when its length is known
- * (so workerd still sends Content-Length), else an IdentityTransformStream; both have no
- * buffer of their own, so the pipe ends when the last bytes were taken by the connection.
+ * sent once its body was piped out whole through an identity stream (then a FixedLengthStream
+ * when its length is known, so workerd still sends Content-Length); the pipe ends when the
+ * last bytes were taken towards the connection, or fails when the client cancelled.
  */
 import type { ExchangeInfo, ExchangeOutcome } from "../../src/index.ts";
 
@@ -32,13 +32,17 @@ export function watchExchange(request: Request): WatchedExchange {
         return response;
       }
       signal.addEventListener("abort", () => settle({ aborted: true }), { once: true });
-      const length = Number(response.headers.get("content-length") ?? NaN);
-      const pipe = Number.isSafeInteger(length) ? new FixedLengthStream(length) : new IdentityTransformStream();
+      // A JS identity stream: workerd cannot pipe one of its own transform streams (the
+      // registry's FixedLengthStream bodies) into another ("Inter-TransformStream pipeTo").
+      const pipe = new TransformStream<Uint8Array, Uint8Array>();
       response.body.pipeTo(pipe.writable).then(
         () => settle({ aborted: false }),
         () => settle({ aborted: true }),
       );
-      return new Response(pipe.readable, response);
+      // A known length goes out as Content-Length again, not chunked.
+      const length = Number(response.headers.get("content-length") ?? NaN);
+      const body = Number.isSafeInteger(length) ? pipe.readable.pipeThrough(new FixedLengthStream(length)) : pipe.readable;
+      return new Response(body, response);
     },
   };
 }
