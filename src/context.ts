@@ -69,7 +69,7 @@ export function createContext(options: RegistryOptions): Context {
     liveHashers: new Map(),
     manifestBytes: new BoundedCache(16 * 1024 * 1024, (key, bytes) => stringBytes(key) + bytes.byteLength),
     sizedBody: options.sizedBody ?? ((body) => body),
-    proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy) : undefined,
+    proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy, ops.metrics) : undefined,
   };
 }
 

@@ -25,5 +25,5 @@ export type { OpsOptions } from "./ops/ops.ts";
 export type { WebhookEndpoint, WebhookAction, WebhookEvent } from "./ops/webhooks.ts";
 export {
   collectGarbage, collectGarbageSlice, startGcSchedule, measureUsage, formatGcReport, formatUsage, formatBytes, gcOptionsFrom, runLifecycleCommand,
-  type GcOptions, type GcReport, type GcSchedule, type UsageReport, type RetentionRule,
+  type GcObserver, type GcOptions, type GcReport, type GcSchedule, type UsageReport, type RetentionRule,
 } from "./lifecycle/index.ts";

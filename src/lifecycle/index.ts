@@ -10,7 +10,7 @@ export { collectGarbage, collectGarbageSlice, stepGc } from "./collector.ts";
 export { startGcSchedule, type GcSchedule } from "./schedule.ts";
 export { measureUsage, type UsageReport } from "./usage.ts";
 export { formatBytes, formatGcReport, formatUsage } from "./report.ts";
-export { newGcState, type GcOptions, type GcReport, type GcState } from "./state.ts";
+export { newGcState, type GcObserver, type GcOptions, type GcReport, type GcState } from "./state.ts";
 export { checkRetention, type RetentionRule } from "./retention.ts";
 
 /** The collector's options from a configuration (every runtime, every command). */

@@ -37,6 +37,13 @@ export interface GcReport {
   repositories: string[];
 }
 
+/** Told when a collection starts, ends or fails (the serving process counts them in its metrics). */
+export interface GcObserver {
+  started(): void;
+  finished(report: GcReport): void;
+  failed(): void;
+}
+
 export type GcPhase = "start" | "plan" | "blobs" | "tidy" | "uploads" | "done";
 
 export interface GcState {

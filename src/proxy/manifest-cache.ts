@@ -85,7 +85,7 @@ async function fetchManifest(ctx: Context, proxy: PullThrough, proxied: Proxied,
     await response.body.cancel().catch(() => {});
     throw new RegistryError("UNAVAILABLE", { name, reference, limit: ctx.maxManifestBytes }, { status: 502, message: `upstream manifest is larger than ${ctx.maxManifestBytes} bytes (--max-manifest-size)` });
   }
-  proxy.counters.upstreamBytes += bytes.byteLength;
+  proxy.countUpstreamBytes(bytes.byteLength);
   const claimed = response.headers.get("docker-content-digest");
   const algorithm = expected?.algorithm ?? (claimed?.startsWith("sha512:") ? "sha512" : "sha256");
   const hasher = ctx.hasher(algorithm);

@@ -11,6 +11,9 @@ import type { UpstreamOptions } from "./upstreams.ts";
 
 export type FetchFunction = (request: Request) => Promise<Response>;
 
+/** Why an upstream request failed, for metrics: not reached, auth refused, or an error status. */
+export type UpstreamErrorReason = "unreachable" | "refused" | "status";
+
 interface Challenge {
   scheme: string;
   params: Record<string, string>;
@@ -37,12 +40,16 @@ export class UpstreamClient {
     readonly options: UpstreamOptions,
     private readonly fetchUpstream: FetchFunction,
     readonly timeoutMs: number,
+    private readonly onError: (upstream: string, reason: UpstreamErrorReason) => void = () => {},
   ) {}
 
   /** The upstream's response to `path` (e.g. `/v2/library/alpine/manifests/3`), authenticated for `scope`. */
   async request(path: string, init: { method: string; headers?: Record<string, string>; scope: string }): Promise<Response> {
     let response = await this.send(path, init, this.authorizationFor(init.scope));
-    if (response.status !== 401) return response;
+    if (response.status !== 401) {
+      if (!response.ok && response.status !== 404) this.onError(this.options.url, "status");
+      return response;
+    }
     const challenge = parseChallenge(response.headers.get("www-authenticate"));
     await response.body?.cancel();
     const authorization = await this.answer(challenge, init.scope);
@@ -53,6 +60,8 @@ export class UpstreamClient {
       this.tokens.delete(init.scope);
       throw this.refused("refused the configured credentials");
     }
+    // 404 is an answer (unknown here too); anything else not ok is the upstream failing.
+    if (!response.ok && response.status !== 404) this.onError(this.options.url, "status");
     return response;
   }
 
@@ -121,6 +130,7 @@ export class UpstreamClient {
       return await this.fetchUpstream(new Request(request, { signal: controller.signal }));
     } catch (error) {
       const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs / 1000}s` : describeFetchError(error);
+      this.onError(this.options.url, "unreachable");
       throw new UpstreamUnavailable(`upstream ${what} ${this.options.url} is unreachable: ${reason}`);
     } finally {
       clearTimeout(timer);
@@ -128,6 +138,7 @@ export class UpstreamClient {
   }
 
   private refused(why: string): RegistryError {
+    this.onError(this.options.url, "refused");
     return new RegistryError("DENIED", { upstream: this.options.url }, { message: `upstream ${this.options.url} ${why}` });
   }
 }
