@@ -10,10 +10,11 @@
 // same runs, so a change is measured side by side on a noisy machine.
 import { execSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { BlobFactory, GiB, MiB } from "./lib/data.ts";
+import { BlobFactory, GiB, measureSha256, MiB } from "./lib/data.ts";
+import { measureDiskWrite } from "./lib/disk.ts";
 import { request } from "./lib/http.ts";
 import { pullBlob, pushStreamed } from "./lib/registry.ts";
 import { killAll, SERVER_KINDS, startProcess, type RunningServer } from "./lib/servers.ts";
@@ -58,7 +59,11 @@ try {
     figures.set(label, entry);
     return { mbs, cpu, keep: () => (entry.mbs.push(mbs), entry.cpu.push(cpu)) };
   };
+  // A miss hashes every byte and writes it through the page cache; the direct pull does neither.
+  const sha = measureSha256(Math.min(size, 256 * MiB), factory.block);
+  const disk = measureDiskWrite(tmp, Math.min(size, 256 * MiB), factory.block);
   log(`pull-through bench: ${size / MiB} MiB blob, ${runs} runs (MB/s = 10^6 bytes/s; cpu = CPU-s/GiB of the serving Berth, or distribution for direct)`);
+  log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores; bounds of a miss: one-core SHA-256 ${sha.toFixed(0)} MB/s, page-cache write of a new file ${disk.MBps.toFixed(0)} MB/s (${disk.sys_s_per_GiB.toFixed(2)} kernel CPU-s/GiB)`);
   for (let run = 0; run < runs + 1; run++) {
     const blob = factory.make(size);
     const repo = `bench/proxy-${run}`;
@@ -90,9 +95,10 @@ try {
   log(`| --- | --- | --- | --- | --- | --- |`);
   log(`| miss through Berth | ${miss.mbs.toFixed(0)} | ${miss.cpu.toFixed(2)} | distribution direct ${direct.mbs.toFixed(0)} (${direct.cpu.toFixed(2)}) | ${missRatio.toFixed(2)} | >= 0.90 ${missRatio >= 0.9 ? "PASS" : "FAIL"} |`);
   log(`| hit from Berth's cache | ${hit.mbs.toFixed(0)} | ${hit.cpu.toFixed(2)} | plain Berth ${normal.mbs.toFixed(0)} (${normal.cpu.toFixed(2)}) | ${hitRatio.toFixed(2)} | >= 0.95 ${hitRatio >= 0.95 ? "PASS" : "FAIL"} |`);
+  log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   if (baseline) {
     const [baseMiss, baseHit] = [med("baseline miss"), med("baseline hit")];
-    log(`\nbaseline (${args.baseline}): miss ${baseMiss.mbs.toFixed(0)} MB/s, ${baseMiss.cpu.toFixed(2)} CPU-s/GiB (this build ${(miss.mbs / baseMiss.mbs).toFixed(2)}x the speed); hit ${baseHit.mbs.toFixed(0)} MB/s, ${baseHit.cpu.toFixed(2)} CPU-s/GiB (this build ${(hit.mbs / baseHit.mbs).toFixed(2)}x)`);
+  log(`\nbaseline (${args.baseline}): miss ${baseMiss.mbs.toFixed(0)} MB/s, ${baseMiss.cpu.toFixed(2)} CPU-s/GiB (this build ${(miss.mbs / baseMiss.mbs).toFixed(2)}x the speed); hit ${baseHit.mbs.toFixed(0)} MB/s, ${baseHit.cpu.toFixed(2)} CPU-s/GiB (this build ${(hit.mbs / baseHit.mbs).toFixed(2)}x)`);
   }
 } finally {
   for (const server of servers) await server.stop();
