@@ -91,7 +91,8 @@ export function bulkGet(request: BulkRequest): Promise<{ head: Head; body: Reada
     socket.write(`${lines.join("\r\n")}\r\n\r\n`);
     socket.once("error", (error) => fail(error));
     socket.once("end", () => (body ? body.end() : fail(new Error("upstream closed the connection before a response"))));
-    socket.once("close", () => fail(new Error("upstream connection closed before the end of the body")));
+    // "end" needs a flowing socket; "close" comes in any case: a clean close ends a body that runs until it.
+    socket.once("close", (hadError) => (body && !hadError ? body.end() : fail(new Error("upstream connection closed before the end of the body"))));
     const onAbort = () => fail(signal!.reason instanceof Error ? signal!.reason : new Error("aborted"));
     if (signal?.aborted) onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
