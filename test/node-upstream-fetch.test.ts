@@ -2,13 +2,19 @@
  * How Berth on Node fetches upstream blobs (runtimes/node/upstream-fetch.ts, bulk-get.ts): over
  * real loopback sockets from servers that write raw HTTP/1.1, so each framing is what the
  * test says: Content-Length, chunked, until close; redirects (Authorization dropped on a
- * cross-origin hop), HEAD, a body cut short, a refused connection, a 100 Continue before the head.
+ * cross-origin hop), a body cut short, a refused connection, a 100 Continue before the head, HTTPS.
  */
 import { createHash } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { fetchUpstream } from "../runtimes/node/upstream-fetch.ts";
+import { makeCa, makeServerCert } from "./e2e/lib/tls.ts";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -120,5 +126,31 @@ describe("fetchUpstream (Node) for blob GETs", () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     await expect(fetchUpstream(new Request(base + BLOB_PATH, { signal: controller.signal }))).rejects.toThrow();
+  });
+
+  it("HTTPS: the certificate is verified against the CAs Node trusts (NODE_EXTRA_CA_CERTS here), the body arrives whole", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-bulk-tls-"));
+    try {
+      const ca = await makeCa(dir);
+      const cert = await makeServerCert(ca, dir, "upstream");
+      const server = createHttpsServer({ cert: readFileSync(cert.chain), key: readFileSync(cert.key) }, (_, res) => {
+        res.writeHead(200, { "Content-Length": String(blob.length) });
+        res.end(blob);
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      servers.push(server as unknown as Server);
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}${BLOB_PATH}`;
+      // A child process: Node reads NODE_EXTRA_CA_CERTS at startup only. dist/ is built by the test setup.
+      const script = `const { fetchUpstream } = await import(${JSON.stringify(new URL("../dist/runtimes/node/upstream-fetch.js", import.meta.url).href)});
+        try { const r = await fetchUpstream(new Request(${JSON.stringify(url)}));
+          const h = (await import("node:crypto")).createHash("sha256"); for await (const c of r.body) h.update(c);
+          console.log(r.status, h.digest("hex")); } catch (e) { console.log("failed", e.code); }`;
+      const runChild = (env: NodeJS.ProcessEnv) => new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ["--input-type=module", "-e", script], { env }, (error, stdout) => (error ? reject(error) : resolve(stdout.trim()))));
+      expect(await runChild({ ...process.env, NODE_EXTRA_CA_CERTS: ca.cert })).toBe(`200 ${digestOf(blob)}`);
+      expect(await runChild({ ...process.env, NODE_EXTRA_CA_CERTS: "" })).toBe("failed SELF_SIGNED_CERT_IN_CHAIN") // the server sends its chain; its root is trusted by nobody;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
