@@ -20,6 +20,7 @@ export const gcOptionsFrom = (config: Config): GcOptions => ({
   dryRun: config.gc.dryRun ?? false,
   retention: config.retention,
   uploadExpiryMs: config.uploads.expiry,
+  cacheTtlMs: config.gc.cacheTtl,
 });
 
 /** `berth gc` and `berth du` on any store: what to print. */
