@@ -1,5 +1,6 @@
 import { errorResponse, type ExchangeOutcome } from "../../src/index.ts";
-import { shuttingDown, type RunningServer, type ServeOptions } from "./server.ts";
+import { Drain, shuttingDown, type ServeOptions } from "../shared/http-server.ts";
+import type { RunningServer } from "./server.ts";
 import { readPem, watchCertificate, type Pem } from "./tls-reload.ts";
 
 /**
@@ -77,30 +78,6 @@ async function retire(old: Listener): Promise<void> {
   await old.server.shutdown();
 }
 
-
-/** Counts requests until their responses are sent; `close()` resolves when none are left. */
-class Drain {
-  closing = false;
-  private inFlight = 0;
-  private waiters: Array<() => void> = [];
-
-  begin(): () => void {
-    this.inFlight++;
-    return () => {
-      if (--this.inFlight === 0) for (const wake of this.waiters.splice(0)) wake();
-    };
-  }
-
-  /** Resolves once no request is in flight (now, if none is). */
-  idle(): Promise<void> {
-    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  close(): Promise<void> {
-    this.closing = true;
-    return this.idle();
-  }
-}
 
 /**
  * Count the body bytes the access log and metrics report. A Content-Length body is taken at its
