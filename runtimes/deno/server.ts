@@ -1,14 +1,9 @@
 import { createRegistry, createStoreFromConfig, loggerFrom, registryOptionsFrom, type Config, type Logger, type Registry } from "../../src/index.ts";
 import { DenoStore } from "./deno-store.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
-import { serveNodeHttp, type RunningServer as NodeRunningServer, type ServeOptions } from "../shared/http-server.ts";
-import { serveTls } from "./tls-server.ts";
+import { serveNodeHttp, type RunningServer, type ServeOptions } from "../shared/http-server.ts";
 
-export type { ServeOptions } from "../shared/http-server.ts";
-export interface RunningServer extends Omit<NodeRunningServer, "server"> {
-  /** node:http's server; with TLS the Deno.serve listener serving new connections (replaced when the certificate is renewed). */
-  readonly server: NodeRunningServer["server"] | Deno.HttpServer<Deno.NetAddr>;
-}
+export type { RunningServer, ServeOptions } from "../shared/http-server.ts";
 
 /** The registry a configuration describes, on Deno: storage through Deno.open (or S3), node:crypto hashing. */
 export async function createDenoRegistry(config: Config, logger: Logger = loggerFrom(config)): Promise<Registry> {
@@ -22,13 +17,12 @@ export async function createDenoRegistry(config: Config, logger: Logger = logger
 }
 
 /**
- * Serve a registry: plain HTTP on Deno's node:http through the same server as Node
- * (runtimes/shared/http-server.ts; Deno.serve reads chunked uploads ~100x slower,
- * runtimes/deno/README.md); HTTPS on Deno.serve.
+ * Serve a registry on Deno's node:http (node:https with TLS) through the same server as Node
+ * (runtimes/shared/http-server.ts). Not Deno.serve: it reads chunked uploads ~100x slower, over
+ * TLS too (runtimes/deno/README.md).
  */
 export function serve(options: ServeOptions): Promise<RunningServer> {
-  const { host = "127.0.0.1", port = 5000, tls } = options;
-  if (tls) return serveTls({ ...options, tls });
+  const { host = "127.0.0.1", port = 5000 } = options;
   // node:http on Deno throws a missing --allow-net from a later tick, past listen's "error"
   // event (an uncaught crash): ask first, so main.ts names the permission to grant.
   const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
