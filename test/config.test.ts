@@ -22,7 +22,7 @@ describe("configuration: defaults < file < BERTH_* < flags", () => {
   it("defaults", () => {
     const config = fromArgv(["serve"]);
     expect(config.storage.root).toBe("./data");
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 5000, accessLog: true, trustProxy: false });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 5000, accessLog: true, trustProxy: false, http2: false });
     expect(config.uploads.expiry).toBe(86_400_000);
     expect(config.manifests.maxBytes).toBe(4 * 1024 * 1024);
     expect(config.auth).toEqual({

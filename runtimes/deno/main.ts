@@ -23,9 +23,9 @@ async function run(command: Command, config: Config): Promise<void> {
     }
   }
   const registry = await createDenoRegistry(config, logger);
-  const { host, port, tlsCert, tlsKey } = config.server;
+  const { host, port, tlsCert, tlsKey, http2 } = config.server;
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
-  const running = await serve({ registry, host, port, tls, logger });
+  const running = await serve({ registry, host, port, tls, http2, logger });
   logger.info(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
   const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line), registry.gcObserver) : undefined;
 

@@ -28,9 +28,9 @@ async function run(command: Command, config: Config): Promise<void> {
   const logger = loggerFrom(config);
   const registry = await createNodeRegistry(config, logger);
   const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line), registry.gcObserver) : undefined;
-  const { host, port, tlsCert, tlsKey } = config.server;
+  const { host, port, tlsCert, tlsKey, http2 } = config.server;
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
-  const running = await serve({ registry, host, port, tls, logger });
+  const running = await serve({ registry, host, port, tls, http2, logger });
   logger.info(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
 
   const stop = async (signal: string) => {

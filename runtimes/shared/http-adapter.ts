@@ -4,6 +4,8 @@ import { MAX_DRAIN_BYTES } from "../../src/streams.ts";
 import { type Exchange, sendBody } from "./send-body.ts";
 import { readableToWeb } from "./web-streams.ts";
 
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
+
 type FetchHandler = (request: Request, info?: ExchangeInfo) => Promise<Response>;
 
 /**
@@ -56,6 +58,9 @@ async function send(response: Response, req: IncomingMessage, res: ServerRespons
     if (Number(req.headers["content-length"]) > MAX_DRAIN_BYTES) headers.connection = "close";
     else discardBody(req);
   }
+  // HTTP/2 (node:http2's compatibility API) refuses connection-level headers; its stream is
+  // reset after the answer instead of the connection closed.
+  if (req.httpVersionMajor === 2) for (const name of HOP_BY_HOP) delete headers[name];
   res.writeHead(response.status, headers);
   if (!response.body || req.method === "HEAD") {
     await response.body?.cancel();
@@ -66,9 +71,12 @@ async function send(response: Response, req: IncomingMessage, res: ServerRespons
 }
 
 function toRequest(req: IncomingMessage, received: { bytes: number }): Request {
-  const url = safeUrl(req.headers.host, req.url);
+  // HTTP/2 names the host `:authority`; its pseudo-headers (":path", ...) are no headers.
+  const url = safeUrl(req.headers.host ?? (req.headers[":authority"] as string | undefined), req.url);
   const headers = new Headers();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (!req.rawHeaders[i]!.startsWith(":")) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   return new Request(url, {
     method: req.method,

@@ -62,8 +62,9 @@ export const OPTIONS: OptionSpec[] = [
   { key: "server.port", kind: "port", flag: "port", env: "BERTH_PORT", default: 5000, arg: "N", help: "listen port, 0 for any free one" },
   { key: "server.accessLog", kind: "boolean", flag: "access-log", env: "BERTH_ACCESS_LOG", default: true, help: "one log line per request (--no-access-log or --quiet to turn off)" },
   { key: "server.accessLog", kind: "boolean", flag: "quiet", invert: true, flagOnly: true, help: "same as --no-access-log" },
-  { key: "server.tlsCert", kind: "string", flag: "tls-cert", env: "BERTH_TLS_CERT", arg: "FILE", help: "serve HTTPS with this PEM certificate (a chain is fine); re-read when it changes (Deno: with --unstable-net)" },
+  { key: "server.tlsCert", kind: "string", flag: "tls-cert", env: "BERTH_TLS_CERT", arg: "FILE", help: "serve HTTPS with this PEM certificate (a chain is fine); re-read when it changes" },
   { key: "server.tlsKey", kind: "string", flag: "tls-key", env: "BERTH_TLS_KEY", arg: "FILE", help: "the PEM private key of --tls-cert" },
+  { key: "server.http2", kind: "boolean", flag: "http2", env: "BERTH_HTTP2", default: false, help: "with --tls-cert: offer HTTP/2 by ALPN as well as HTTP/1.1 (slower for big pushes, README)" },
   { key: "server.trustProxy", kind: "boolean", flag: "trust-proxy", env: "BERTH_TRUST_PROXY", default: false, help: "take the client address from X-Forwarded-For (only behind a proxy that sets it)" },
   // logs, health, metrics
   { key: "log.format", kind: "string", flag: "log-format", env: "BERTH_LOG_FORMAT", default: "text", arg: "text|json", check: checkLogFormat, help: "log lines as text or as one JSON object each" },

@@ -48,6 +48,7 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
   if (Boolean(config.server.tlsCert) !== Boolean(config.server.tlsKey)) {
     throw new ConfigError(`${config.server.tlsCert ? "--tls-cert needs --tls-key" : "--tls-key needs --tls-cert"} (server.tlsCert and server.tlsKey)`);
   }
+  if (config.server.http2 && !config.server.tlsCert) throw new ConfigError("--http2 needs --tls-cert and --tls-key (server.http2: HTTP/2 is offered over TLS only)");
   const badOrigins = invalidCorsOrigins(config.cors.origins);
   if (badOrigins.length) throw new ConfigError(`--cors-origins (cors.origins): not an origin like https://ui.example.com or *: ${badOrigins.join(", ")}`);
   return {

@@ -26,8 +26,8 @@ async function startTlsServer(kind: 'node' | 'deno', dir: string, cert: ServerCe
   const keyFile = join(dir, 'tls.key');
   copyFileSync(cert.chain, certFile);
   copyFileSync(cert.key, keyFile);
-  // Deno reloads a certificate only with --unstable-net (reusePort for TLS; README).
-  const server = await startProcessServer(kind, dir, ['--tls-cert', certFile, '--tls-key', keyFile], { readable: [certFile, keyFile], denoFlags: ['--unstable-net'] });
+  // No --unstable-net on Deno: node:https swaps the certificate in place (setSecureContext).
+  const server = await startProcessServer(kind, dir, ['--tls-cert', certFile, '--tls-key', keyFile], { readable: [certFile, keyFile] });
   expect(server.url).toMatch(/^https:\/\//);
   const { host, port } = new URL(server.url);
   return { server, host, port: Number(port), certFile, keyFile };

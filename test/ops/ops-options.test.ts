@@ -41,6 +41,12 @@ describe("operations options", () => {
   it("--tls-cert without --tls-key stops the start", async () => {
     await expect(registryOptionsFrom(config(["--tls-cert", "c.pem"]), { store: new MemoryStore(), readText: async () => "" })).rejects.toThrow(/--tls-cert needs --tls-key/);
   });
+
+  it("--http2 is off by default and without --tls-cert stops the start", async () => {
+    expect(config([]).server.http2).toBe(false);
+    expect(config(["--http2", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).server.http2).toBe(true);
+    await expect(registryOptionsFrom(config(["--http2"]), { store: new MemoryStore(), readText: async () => "" })).rejects.toThrow(/--http2 needs --tls-cert and --tls-key/);
+  });
 });
 
 describe("operations endpoints, in process", () => {
