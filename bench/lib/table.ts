@@ -48,6 +48,13 @@ export function rows(sizes: Sizes, connections: number): Row[] {
     r.push({ key: `rss_${b / MiB}MiB_tree_MiB`, label: `6   same, whole process tree`, unit: "MiB", lowerIsBetter: true });
   }
   r.push(
+    { key: "mixed_ops_per_s", label: `8 mixed load, ${sizes.mixedClients} clients ${sizes.mixedSeconds} s: requests`, unit: "ops/s" },
+    { key: "mixed_push_MBps", label: "8   bytes pushed", unit: "MB/s" },
+    { key: "mixed_rss_before_MiB", label: "8   RSS before", unit: "MiB", lowerIsBetter: true },
+    { key: "mixed_rss_peak1_MiB", label: "8   peak RSS, first third", unit: "MiB", lowerIsBetter: true },
+    { key: "mixed_rss_peak2_MiB", label: "8   peak RSS, second third", unit: "MiB", lowerIsBetter: true },
+    { key: "mixed_rss_peak3_MiB", label: "8   peak RSS, last third", unit: "MiB", lowerIsBetter: true },
+    { key: "mixed_rss_after_MiB", label: "8   RSS 5 s after", unit: "MiB", lowerIsBetter: true },
     { key: "startup_s", label: "   server start until /v2/ answers", unit: "s", lowerIsBetter: true },
     { key: "skopeo_in_s", label: `7 skopeo copy in ${fmtSize(sizes.skopeo)}`, unit: "s", lowerIsBetter: true },
     { key: "skopeo_out_s", label: `7 skopeo copy out ${fmtSize(sizes.skopeo)}`, unit: "s", lowerIsBetter: true },

@@ -11,7 +11,7 @@ export const SLAB_BYTES = 1024 * 1024;
 /** Bodies up to this size are written from the chunks they came in, without taking slabs. */
 const SMALL_BODY = 64 * 1024;
 /** Free slabs kept for the next write: a byte bound, so idle memory stays small. */
-const POOL_BYTES = 8 * SLAB_BYTES;
+const POOL_BYTES = 4 * SLAB_BYTES;
 const pool: Uint8Array[] = [];
 
 const takeSlab = () => pool.pop() ?? new Uint8Array(SLAB_BYTES);

@@ -3,9 +3,13 @@ import { runInNewContext } from "node:vm";
 
 /** Request-body bytes between two forced scavenges: about the dead buffers allowed to pile up. */
 const SCAVENGE_EVERY_BYTES = 4 * 1024 * 1024;
+/** Quiet time after the last request after which one full collection hands memory back. */
+const IDLE_MS = 2000;
 
 let received = 0;
-let scavenge: (() => void) | null | undefined;
+let gc: ((options?: { type?: "minor" | "major" }) => void) | null | undefined;
+let lastActive = 0;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
 
 /**
  * Count request-body bytes and run a young-generation GC (a scavenge) every 4 MiB of them.
@@ -15,23 +19,45 @@ let scavenge: (() => void) | null | undefined;
  * the next scavenge, and it waits for ~32 MiB of them: a bare node:http server that drops a
  * 1 GiB body peaks at 44 → 88 MiB RSS, and the freed memory stays with the process's malloc.
  * A scavenge every 4 MiB costs ~1 ms (little survives it) and keeps that pile at ~4 MiB: the
- * same sink then peaks at 55 MiB (one every 1 MiB: 52 MiB, at 3x the GC time). There is no setting for it; `gc()` is reached by turning on
- * --expose-gc at run time, which exposes it only in new contexts (globalThis is untouched).
- * Where that is not possible (a runtime without it), this does nothing.
+ * same sink then peaks at 55 MiB (one every 1 MiB: 52 MiB, at 3x the GC time). There is no
+ * setting for it; `gc()` is reached by turning on --expose-gc at run time, which exposes it
+ * only in new contexts (globalThis is untouched). Where that is not possible, this does nothing.
  */
 export function countBodyBytes(bytes: number): void {
   if ((received += bytes) < SCAVENGE_EVERY_BYTES) return;
   received = 0;
-  if (scavenge === undefined) scavenge = findScavenge();
-  scavenge?.();
+  collect()?.({ type: "minor" });
 }
 
-function findScavenge(): (() => void) | null {
+/**
+ * Note a request. Once requests stop for IDLE_MS, one full collection runs: V8 collects only
+ * when it allocates, so after a burst the dead buffers of the last requests and a young
+ * generation grown under load (32 MiB after a manifest GET burst) stayed until the next
+ * request; the full collection frees them and lets V8 shrink the young generation.
+ */
+export function noteRequest(): void {
+  lastActive = Date.now();
+  idleTimer ??= setTimeout(checkIdle, IDLE_MS).unref();
+}
+
+function checkIdle(): void {
+  const quiet = Date.now() - lastActive;
+  if (quiet < IDLE_MS) {
+    idleTimer = setTimeout(checkIdle, IDLE_MS - quiet).unref();
+    return;
+  }
+  idleTimer = undefined;
+  collect()?.({ type: "major" });
+}
+
+function collect() {
+  if (gc !== undefined) return gc;
   try {
     setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("typeof gc === 'function' ? gc : undefined") as ((options?: object) => void) | undefined;
-    return gc ? () => gc({ type: "minor" }) : null;
+    const found = runInNewContext("typeof gc === 'function' ? gc : undefined") as typeof gc;
+    gc = found ?? null;
   } catch {
-    return null;
+    gc = null;
   }
+  return gc;
 }
