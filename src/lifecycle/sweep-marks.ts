@@ -17,6 +17,7 @@
 import type { Digest } from "../digest.ts";
 import { sweepMarkKey, touchKey } from "../paths.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
+import { BoundedCache, keyBytes } from "../byte-cache.ts";
 
 /**
  * The longest a sweep mark may stand. The collector never deletes a key more than this long
@@ -31,15 +32,14 @@ export const SWEEP_MARK_TTL_MS = 120_000;
  */
 export const TOUCH_INTERVAL_MS = 5_000;
 
-const touched = new WeakMap<BlobStore, Map<string, number>>();
+const touched = new WeakMap<BlobStore, BoundedCache<number>>();
 
 /** Record that a client was just told `digest` exists (HEAD 200, mount 201, upload 201). */
 export async function touchBlob(store: BlobStore, digest: Digest): Promise<void> {
   let cache = touched.get(store);
-  if (!cache) touched.set(store, (cache = new Map()));
+  if (!cache) touched.set(store, (cache = new BoundedCache(1024 * 1024, (key) => keyBytes(key) + 16)));
   const now = Date.now();
   if (now - (cache.get(digest.value) ?? 0) < TOUCH_INTERVAL_MS) return; // a cache: it only skips a repeat write
-  if (cache.size > 10_000) cache.clear();
   await store.put(touchKey(digest), new Uint8Array(0));
   cache.set(digest.value, now);
 }

@@ -3,6 +3,7 @@
  * `d` holds keys `d/...`, so it sorts as `d/` among its siblings ("a-b" < "a/x" < "a0").
  */
 import type { FileSystem } from "./file-tree.ts";
+import { BoundedCache, keyBytes } from "../byte-cache.ts";
 
 export interface SortedEntry {
   name: string;
@@ -15,12 +16,15 @@ export interface SortedEntry {
 // directory must have been unchanged before its listing is trusted, and the cache's bound.
 const CACHE_MIN_ENTRIES = 256;
 const STILL_MS = 2_000;
-const CACHE_MAX_ENTRIES = 2_000_000;
+// 128 MiB: a listing of 100k entries takes ~18 MiB; one entry may take up to a quarter (32 MiB, ~180k).
+const CACHE_MAX_BYTES = 128 * 1024 * 1024;
+/** An entry: its name twice (name and sort key, UTF-16) and the object around them. */
+const listingBytes = (path: string, listing: { entries: SortedEntry[] }) =>
+  keyBytes(path) + listing.entries.reduce((sum, entry) => sum + 4 * entry.name.length + 96, 0);
 
 export class SortedDirectories {
   /** Sorted listings of big, still directories, by path, least recently used first; only saves readDirs. */
-  private readonly listings = new Map<string, { mtimeMs: number; entries: SortedEntry[] }>();
-  private cachedEntries = 0;
+  private readonly listings = new BoundedCache<{ mtimeMs: number; entries: SortedEntry[] }>(CACHE_MAX_BYTES, listingBytes);
 
   constructor(private readonly fs: FileSystem) {}
 
@@ -35,29 +39,13 @@ export class SortedDirectories {
     const stat = await this.fs.stat(path).catch(ifMissing(this.fs, null));
     if (!stat) return [];
     const cached = this.listings.get(path);
-    if (cached && stat.mtimeMs !== undefined && cached.mtimeMs === stat.mtimeMs) {
-      this.listings.delete(path); // refresh its place: the map is kept in least-recently-used order
-      this.listings.set(path, cached);
-      return cached.entries;
-    }
+    if (cached && stat.mtimeMs !== undefined && cached.mtimeMs === stat.mtimeMs) return cached.entries;
     const entries = (await this.fs.readDir(path).catch(ifMissing(this.fs, [])))
       .filter((entry) => entry.isDirectory || entry.isFile)
       .map((entry) => ({ name: entry.name, isDirectory: entry.isDirectory, sortKey: entry.isDirectory ? `${entry.name}/` : entry.name }))
       .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-    if (stat.mtimeMs !== undefined && before - stat.mtimeMs > STILL_MS && entries.length >= CACHE_MIN_ENTRIES) this.remember(path, stat.mtimeMs, entries);
+    if (stat.mtimeMs !== undefined && before - stat.mtimeMs > STILL_MS && entries.length >= CACHE_MIN_ENTRIES) this.listings.set(path, { mtimeMs: stat.mtimeMs, entries });
     return entries;
-  }
-
-  private remember(path: string, mtimeMs: number, entries: SortedEntry[]): void {
-    this.cachedEntries -= this.listings.get(path)?.entries.length ?? 0;
-    this.listings.delete(path);
-    this.listings.set(path, { mtimeMs, entries });
-    this.cachedEntries += entries.length;
-    for (const [oldest, listing] of this.listings) {
-      if (this.cachedEntries <= CACHE_MAX_ENTRIES) break;
-      this.listings.delete(oldest);
-      this.cachedEntries -= listing.entries.length;
-    }
   }
 }
 
