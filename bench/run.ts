@@ -165,6 +165,7 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
   }
   ctx.pushed.clear();
   for (const w of active) {
+    if (w.once && run > 1) continue;
     for (const s of servers) {
       const only = kinds.find((k) => k.name === s.kind)?.workloads;
       if (!only || only.includes(w.id)) await attempt(s.kind, w.id, run, () => w.run(s, ctx, run));
