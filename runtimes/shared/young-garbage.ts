@@ -1,5 +1,6 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { setTimeout } from "node:timers";
 
 /** Request-body bytes between two forced scavenges: about the dead buffers allowed to pile up. */
 const SCAVENGE_EVERY_BYTES = 4 * 1024 * 1024;
