@@ -1,21 +1,26 @@
-// npm run bench:proxy [-- --quick] [--runs N] [--size-mib N] [--tmp DIR]
+// npm run bench:proxy [-- --quick] [--runs N] [--size-mib N] [--tmp DIR] [--cpu-prof] [--baseline DIR]
 // The pull-through cache: a first (miss) pull of a blob through Berth (`--upstream` pointing at
 // distribution) versus pulling it straight from distribution, and a second (hit) pull versus
 // the same blob pulled from a plain Berth. Same client (raw-socket GET, bytes checked), same
 // machine, medians over runs. Targets (issue 14): miss within 10% of direct; hit as fast as
 // a normal pull (within 5%). Missed targets print FAIL but do not fail the run.
+// --cpu-prof: the cache writes .cpuprofile files to bench/results/profiles/ (summarize them with
+// bench/tools/profile-summary.ts). --baseline DIR: a second cache from another build (a folder
+// with bin/berth.mjs and dist/, e.g. a copy made before a change) pulls the same blob in the
+// same runs, so a change is measured side by side on a noisy machine.
 import { execSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { BlobFactory, MiB } from "./lib/data.ts";
+import { BlobFactory, GiB, measureSha256, MiB } from "./lib/data.ts";
+import { measureDiskWrite } from "./lib/disk.ts";
 import { request } from "./lib/http.ts";
 import { pullBlob, pushStreamed } from "./lib/registry.ts";
 import { killAll, SERVER_KINDS, startProcess, type RunningServer } from "./lib/servers.ts";
 
 const { values: args } = parseArgs({
-  options: { quick: { type: "boolean", default: false }, runs: { type: "string" }, "size-mib": { type: "string" }, tmp: { type: "string" } },
+  options: { quick: { type: "boolean", default: false }, runs: { type: "string" }, "size-mib": { type: "string" }, tmp: { type: "string" }, "cpu-prof": { type: "boolean", default: false }, baseline: { type: "string" } },
 });
 const size = (args["size-mib"] ? Number(args["size-mib"]) : args.quick ? 64 : 1024) * MiB;
 const runs = args.runs ? Number(args.runs) : args.quick ? 2 : 3;
@@ -23,6 +28,7 @@ const repoDir = path.resolve(import.meta.dirname, "..");
 const tmp = mkdtempSync(path.join(args.tmp ?? tmpdir(), "berth-bench-proxy-"));
 const log = (s: string) => process.stdout.write(`${s}\n`);
 const options = (label: string) => ({ repoDir, logFile: path.join(tmp, `${label}.log`), nodeFlags: [] });
+const profileFlags = args["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${path.join(repoDir, "bench", "results", "profiles")}`] : [];
 
 const servers: RunningServer[] = [];
 try {
@@ -31,48 +37,69 @@ try {
   if (why) throw new Error(why);
   const upstream = await distribution.start(path.join(tmp, "upstream"), options("distribution"));
   servers.push(upstream);
-  const berth = (label: string, extra: string[]) =>
-    startProcess(label, process.execPath, ["bin/berth.mjs", "serve", "--root", path.join(tmp, label), "--host", "127.0.0.1", "--port", "0", ...extra], options(label), { announce: /listening on (http:\/\/[^\s]+)/ });
-  const cache = await berth("berth-cache", ["--upstream", upstream.url]);
+  const berth = (label: string, extra: string[], build = repoDir, flags: string[] = []) =>
+    startProcess(label, process.execPath, [...flags, path.join(build, "bin/berth.mjs"), "serve", "--root", path.join(tmp, label), "--host", "127.0.0.1", "--port", "0", ...extra], options(label), { announce: /listening on (http:\/\/[^\s]+)/ });
+  const cache = await berth("berth-cache", ["--upstream", upstream.url], repoDir, profileFlags);
   const plain = await berth("berth-plain", []);
   servers.push(cache, plain);
+  const baseline = args.baseline ? await berth("berth-baseline", ["--upstream", upstream.url], path.resolve(args.baseline)) : undefined;
+  if (baseline) servers.push(baseline);
 
   const factory = new BlobFactory(Math.min(size, 64 * MiB));
-  const figures: Record<string, number[]> = { direct: [], miss: [], hit: [], normal: [] };
-  const timePull = async (base: string, repo: string, blob: ReturnType<BlobFactory["make"]>) => {
+  const figures = new Map<string, { mbs: number[]; cpu: number[] }>();
+  /** One timed pull: MB/s, and CPU seconds per GiB the serving process(es) spent on it. */
+  const timePull = async (label: string, base: string, repo: string, blob: ReturnType<BlobFactory["make"]>, busy: RunningServer[]) => {
     execSync("sync");
+    const cpuBefore = busy.map((server) => cpuSeconds(server.pid));
     const started = performance.now();
     await pullBlob(base, repo, blob);
-    return size / 1e6 / ((performance.now() - started) / 1000);
+    const mbs = size / 1e6 / ((performance.now() - started) / 1000);
+    const cpu = busy.reduce((sum, server, i) => sum + cpuSeconds(server.pid) - cpuBefore[i]!, 0) / (size / GiB);
+    const entry = figures.get(label) ?? { mbs: [], cpu: [] };
+    figures.set(label, entry);
+    return { mbs, cpu, keep: () => (entry.mbs.push(mbs), entry.cpu.push(cpu)) };
   };
-  log(`pull-through bench: ${size / MiB} MiB blob, ${runs} runs (MB/s = 10^6 bytes/s)`);
+  // A miss hashes every byte and writes it through the page cache; the direct pull does neither.
+  const sha = measureSha256(Math.min(size, 256 * MiB), factory.block);
+  const disk = measureDiskWrite(tmp, Math.min(size, 256 * MiB), factory.block);
+  log(`pull-through bench: ${size / MiB} MiB blob, ${runs} runs (MB/s = 10^6 bytes/s; cpu = CPU-s/GiB of the serving Berth, or distribution for direct)`);
+  log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores; bounds of a miss: one-core SHA-256 ${sha.toFixed(0)} MB/s, page-cache write of a new file ${disk.MBps.toFixed(0)} MB/s (${disk.sys_s_per_GiB.toFixed(2)} kernel CPU-s/GiB)`);
   for (let run = 0; run < runs + 1; run++) {
     const blob = factory.make(size);
     const repo = `bench/proxy-${run}`;
     await pushStreamed(upstream.url, repo, blob);
     await pushStreamed(plain.url, repo, blob);
-    // Miss first (the upstream's copy is as warm as it will be for the direct pull after it).
-    const miss = await timePull(cache.url, repo, blob);
-    await waitForFill(cache.url, repo, blob.digest);
-    const direct = await timePull(upstream.url, repo, blob);
-    // Alternate which of the two store reads goes first, so neither always meets a warmer machine.
-    const [hit, normal] = run % 2
-      ? [await timePull(cache.url, repo, blob), await timePull(plain.url, repo, blob)]
-      : [await timePull(plain.url, repo, blob), await timePull(cache.url, repo, blob)].reverse() as [number, number];
+    const pulls: Awaited<ReturnType<typeof timePull>>[] = [];
+    const labels: string[] = [];
+    const pull = async (label: string, server: RunningServer) => {
+      labels.push(label);
+      pulls.push(await timePull(label, server.url, repo, blob, [server]));
+      if (label.endsWith("miss")) await waitForFill(server.url, repo, blob.digest); // the store write may end a moment later
+    };
+    // Misses first (the upstream's copy is as warm as it will be for the direct pull after
+    // them); the caches take turns at going first, and so do the two store reads.
+    const caches: [string, RunningServer][] = [["", cache], ...(baseline ? [["baseline ", baseline] as [string, RunningServer]] : [])];
+    for (const [prefix, server] of run % 2 ? [...caches].reverse() : caches) await pull(`${prefix}miss`, server);
+    await pull("direct", upstream);
+    const reads: [string, RunningServer][] = [["hit", cache], ["normal", plain], ...(baseline ? [["baseline hit", baseline] as [string, RunningServer]] : [])];
+    for (const [label, server] of run % 2 ? reads : [...reads].reverse()) await pull(label, server);
     if (run === 0) continue; // warm-up: JIT, page cache, connections
-    log(`run ${run}: direct ${direct.toFixed(0)}  miss ${miss.toFixed(0)}  hit ${hit.toFixed(0)}  normal ${normal.toFixed(0)}`);
-    figures.direct!.push(direct);
-    figures.miss!.push(miss);
-    figures.hit!.push(hit);
-    figures.normal!.push(normal);
+    for (const p of pulls) p.keep();
+    log(`run ${run}: ${labels.map((label, i) => `${label} ${pulls[i]!.mbs.toFixed(0)} (cpu ${pulls[i]!.cpu.toFixed(2)})`).join("  ")}`);
   }
-  const m = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, median(v)])) as Record<string, number>;
-  const missRatio = m.miss! / m.direct!;
-  const hitRatio = m.hit! / m.normal!;
-  log(`\n| pull | MB/s (median) | vs | ratio | target |`);
-  log(`| --- | --- | --- | --- | --- |`);
-  log(`| miss through Berth | ${m.miss!.toFixed(0)} | distribution direct ${m.direct!.toFixed(0)} | ${missRatio.toFixed(2)} | >= 0.90 ${missRatio >= 0.9 ? "PASS" : "FAIL"} |`);
-  log(`| hit from Berth's cache | ${m.hit!.toFixed(0)} | plain Berth ${m.normal!.toFixed(0)} | ${hitRatio.toFixed(2)} | >= 0.95 ${hitRatio >= 0.95 ? "PASS" : "FAIL"} |`);
+  const med = (label: string) => ({ mbs: median(figures.get(label)!.mbs), cpu: median(figures.get(label)!.cpu) });
+  const [miss, direct, hit, normal] = ["miss", "direct", "hit", "normal"].map(med) as [ReturnType<typeof med>, ReturnType<typeof med>, ReturnType<typeof med>, ReturnType<typeof med>];
+  const missRatio = miss.mbs / direct.mbs;
+  const hitRatio = hit.mbs / normal.mbs;
+  log(`\n| pull | MB/s (median) | CPU-s/GiB | vs | ratio | target |`);
+  log(`| --- | --- | --- | --- | --- | --- |`);
+  log(`| miss through Berth | ${miss.mbs.toFixed(0)} | ${miss.cpu.toFixed(2)} | distribution direct ${direct.mbs.toFixed(0)} (${direct.cpu.toFixed(2)}) | ${missRatio.toFixed(2)} | >= 0.90 ${missRatio >= 0.9 ? "PASS" : "FAIL"} |`);
+  log(`| hit from Berth's cache | ${hit.mbs.toFixed(0)} | ${hit.cpu.toFixed(2)} | plain Berth ${normal.mbs.toFixed(0)} (${normal.cpu.toFixed(2)}) | ${hitRatio.toFixed(2)} | >= 0.95 ${hitRatio >= 0.95 ? "PASS" : "FAIL"} |`);
+  log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  if (baseline) {
+    const [baseMiss, baseHit] = [med("baseline miss"), med("baseline hit")];
+  log(`\nbaseline (${args.baseline}): miss ${baseMiss.mbs.toFixed(0)} MB/s, ${baseMiss.cpu.toFixed(2)} CPU-s/GiB (this build ${(miss.mbs / baseMiss.mbs).toFixed(2)}x the speed); hit ${baseHit.mbs.toFixed(0)} MB/s, ${baseHit.cpu.toFixed(2)} CPU-s/GiB (this build ${(hit.mbs / baseHit.mbs).toFixed(2)}x)`);
+  }
 } finally {
   for (const server of servers) await server.stop();
   killAll();
@@ -93,4 +120,10 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** User + system CPU seconds of process `pid` so far (all its threads), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }

@@ -1,5 +1,6 @@
 // npm run bench [-- --quick] [--runs N] [--servers berth-node,berth-deno,distribution]
-// (opt-in variant: berth-node-deadhook, Berth on Node with a webhook receiver that never answers)
+// (opt-in variants on Node: berth-node-ops, access log as JSON and /metrics scraped each second;
+//  berth-node-hook, a live webhook receiver for every event; berth-node-deadhook, a receiver that never answers)
 //               [--workloads 1,2,3,4,5,6,7] [--size-mib N] [--priority=-10] [--tmp DIR] [--out FILE] [--cpu-prof]
 // Benchmarks Berth against the reference registry (CNCF distribution), interleaved on the
 // same machine, prints figures, ratios and PASS/FAIL per target, and saves JSON under

@@ -1,6 +1,6 @@
 import type { Authorizer } from "./auth/authorizer.ts";
 import { createAuth, type TokenAuth } from "./auth/setup.ts";
-import { BoundedCache, ByteCache, keyBytes } from "./byte-cache.ts";
+import { BoundedCache, stringBytes } from "./bounded-cache.ts";
 import { createPortableHasher, type Hasher, type HasherFactory } from "./hashing.ts";
 import type { RegistryHooks, RegistryOptions } from "./options.ts";
 import { instrumentStore } from "./ops/instrumented-store.ts";
@@ -34,7 +34,7 @@ export interface Context {
    */
   liveHashers: BoundedCache<{ hasher: Hasher; size: number }>;
   /** Manifest bytes by digest (immutable), so a pull by tag reads two small objects, not three. */
-  manifestBytes: ByteCache;
+  manifestBytes: BoundedCache<Uint8Array<ArrayBuffer>>;
   sizedBody: (body: ReadableStream<Uint8Array>, size: number) => ReadableStream<Uint8Array>;
   /** The pull-through cache, when upstreams are configured. */
   proxy?: PullThrough;
@@ -67,10 +67,10 @@ export function createContext(options: RegistryOptions): Context {
     },
     background,
     // ~1 KiB per live upload (a SHA-256 state and its wrapper): 4 MiB holds thousands.
-    liveHashers: new BoundedCache(4 * 1024 * 1024, (key) => keyBytes(key) + 1024),
-    manifestBytes: new ByteCache(16 * 1024 * 1024),
+    liveHashers: new BoundedCache(4 * 1024 * 1024, (key) => stringBytes(key) + 1024),
+    manifestBytes: new BoundedCache(16 * 1024 * 1024, (key, bytes) => stringBytes(key) + bytes.byteLength),
     sizedBody: options.sizedBody ?? ((body) => body),
-    proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy) : undefined,
+    proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy, ops.metrics) : undefined,
   };
 }
 

@@ -4,7 +4,9 @@ import { withCors } from "./cors.ts";
 import { API_VERSION, errorResponse, RegistryError } from "./errors.ts";
 import { clientGone, observe, requestIdOf, type ExchangeInfo } from "./ops/exchange.ts";
 import { registerOpsRoutes } from "./ops/routes.ts";
-import type { ProxyCounters, RegistryOptions } from "./options.ts";
+import type { GcObserver } from "./lifecycle/state.ts";
+import { gcObserverOf } from "./ops/registry-metrics.ts";
+import type { RegistryOptions } from "./options.ts";
 import { markCacheStatus, withPullThrough } from "./proxy/routes.ts";
 import { rejectRequestLine } from "./request-line.ts";
 import { registerBaseRoutes } from "./routes/base.ts";
@@ -23,8 +25,8 @@ export interface Registry {
   fetch(request: Request, info?: ExchangeInfo): Promise<Response>;
   /** Re-read what may have changed (the htpasswd file, the policy) now; runtimes call it on SIGHUP. */
   reload(): Promise<void>;
-  /** Pull-through cache counters (hits, misses, upstream bytes), when upstreams are configured; for metrics. */
-  proxyCounters(): ProxyCounters | undefined;
+  /** Hand to a collection run in this process (`startGcSchedule`, a Worker's slices): its runs land in this registry's /metrics. */
+  gcObserver: GcObserver;
 }
 
 /** The whole registry as one portable `fetch` handler. */
@@ -64,7 +66,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   // Refused request lines first (src/request-line.ts): on Deno `request.url` is still the raw target.
   const route = async (request: Request) => rejectRequestLine(request.method, request.url) ?? routed(request);
   const fetch = observe({ logger, metrics, accessLog: ops.accessLog ?? false, trustProxy: ops.trustProxy ?? false }, route);
-  return { fetch, reload: () => ctx.reloadAuth(), proxyCounters: () => (proxy ? { ...proxy.counters } : undefined) };
+  return { fetch, reload: () => ctx.reloadAuth(), gcObserver: gcObserverOf(metrics) };
 }
 
 /** The one error serializer; an unexpected error is logged with its request id, unless the client left. */
@@ -85,7 +87,16 @@ async function authorizeRequest(ctx: Context, rows: CompiledRow[], request: IReq
   if (!match) return undefined; // no such endpoint: the fallback answers 404
   request.params = match.params;
   const access = accessOf(match.row, request);
-  if (access !== "none") request.grant = await ctx.authorizer.authorize(request as unknown as Request, access);
+  if (access === "none") return undefined;
+  try {
+    request.grant = await ctx.authorizer.authorize(request as unknown as Request, access);
+  } catch (error) {
+    // The one place auth refuses: 401 with a challenge, or 403 for a known caller not allowed.
+    if (error instanceof RegistryError && (error.code === "UNAUTHORIZED" || error.code === "DENIED")) {
+      ctx.ops.metrics.refused.inc({ reason: error.code === "DENIED" ? "denied" : "challenge" });
+    }
+    throw error;
+  }
   return undefined;
 }
 

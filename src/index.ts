@@ -9,7 +9,7 @@ export type * from "./storage/blob-store.ts";
 export { MemoryStore } from "./storage/memory.ts";
 export { FileTreeStore } from "./storage/file-tree.ts";
 export { S3Store, type S3StoreOptions } from "./storage/s3/store.ts";
-export type { FileSystem, FileEntry, FileStat } from "./storage/file-tree.ts";
+export type { FileSystem, FileEntry, FileStat } from "./storage/file-system.ts";
 export { parseArgv, resolveConfig, loadConfig, readFileRef, type ParsedArgv, type ConfigSources } from "./config/load.ts";
 export { optionsHelp, commandsHelp } from "./config/help.ts";
 export { OPTIONS, ENV_NAMES, STANDARD_ENV_NAMES, COMMANDS, type Command, type OptionSpec } from "./config/options.ts";
@@ -25,5 +25,5 @@ export type { OpsOptions } from "./ops/ops.ts";
 export type { WebhookEndpoint, WebhookAction, WebhookEvent } from "./ops/webhooks.ts";
 export {
   collectGarbage, collectGarbageSlice, startGcSchedule, measureUsage, formatGcReport, formatUsage, formatBytes, gcOptionsFrom, runLifecycleCommand,
-  type GcOptions, type GcReport, type GcSchedule, type UsageReport, type RetentionRule,
+  type GcObserver, type GcOptions, type GcReport, type GcSchedule, type UsageReport, type RetentionRule,
 } from "./lifecycle/index.ts";

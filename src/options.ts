@@ -3,7 +3,7 @@ import type { HasherFactory } from "./hashing.ts";
 import type { OpsOptions } from "./ops/ops.ts";
 import type { ProxyOptions } from "./proxy/pull-through.ts";
 
-export type { ProxyOptions, ProxyCounters } from "./proxy/pull-through.ts";
+export type { ProxyOptions } from "./proxy/pull-through.ts";
 export type { UpstreamOptions } from "./proxy/upstreams.ts";
 
 /** What a request wants to do, for authorization. */
@@ -72,6 +72,11 @@ export interface BlobEvent {
   size: number;
 }
 
+/** A blob linked into `name` from another repository (`POST ?mount=&from=`), as distribution's mount event. */
+export interface BlobMountEvent extends BlobEvent {
+  from: string;
+}
+
 /** The pull-through cache stored content fetched from an upstream (a blob, or a manifest with ms 0). */
 export interface CacheFillEvent {
   name: string;
@@ -87,7 +92,13 @@ export interface RegistryHooks {
   onManifestDeleted?: (event: Omit<ManifestEvent, "mediaType">) => unknown;
   /** A manifest GET (not HEAD), as distribution's pull event. */
   onManifestPulled?: (event: ManifestEvent) => unknown;
+  /** An upload completed (chunked, streamed or monolithic). */
   onBlobPushed?: (event: BlobEvent) => unknown;
+  onBlobMounted?: (event: BlobMountEvent) => unknown;
+  /** A blob GET (not HEAD), a redirect to presigned storage included. */
+  onBlobPulled?: (event: BlobEvent) => unknown;
+  /** `DELETE /v2/<name>/blobs/<digest>`: the repository's link went. */
+  onBlobDeleted?: (event: BlobEvent) => unknown;
   onCacheFill?: (event: CacheFillEvent) => unknown;
 }
 

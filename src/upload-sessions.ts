@@ -89,7 +89,7 @@ export async function appendToUpload(
 }
 
 /** Verify the session's bytes against `digest` and publish them as a blob of `name`. */
-export async function finishUpload(ctx: Context, state: UploadState, digestText: string | null): Promise<Digest> {
+export async function finishUpload(ctx: Context, state: UploadState, digestText: string | null, request?: Request): Promise<Digest> {
   const digest = parseDigest(digestText ?? "");
   ctx.liveHashers.delete(state.id);
   try {
@@ -107,7 +107,7 @@ export async function finishUpload(ctx: Context, state: UploadState, digestText:
   }
   await linkBlob(ctx, state.name, digest);
   await deleteUpload(ctx, state);
-  ctx.emit("onBlobPushed", { name: state.name, digest: digest.value, size: state.size });
+  ctx.emit("onBlobPushed", { name: state.name, digest: digest.value, size: state.size }, request);
   return digest;
 }
 

@@ -1,43 +1,40 @@
+/** The one in-memory cache: bounded by bytes (not entries), least recently used out first. */
 import { describe, expect, it } from "vitest";
-import { BoundedCache, ByteCache } from "../src/byte-cache.ts";
+import { BoundedCache } from "../src/bounded-cache.ts";
 
-describe("BoundedCache (every in-process cache: bounded by bytes, least recently used out first)", () => {
-  it("evicts the least recently used entries once the estimated bytes pass the bound", () => {
-    const cache = new BoundedCache<number>(1000, () => 100);
-    for (let i = 0; i < 10; i++) cache.set(`k${i}`, i);
-    expect(cache.heldBytes).toBe(1000);
-    cache.get("k0"); // used: k1 is now the oldest
-    cache.set("k10", 10);
-    expect(cache.get("k1")).toBeUndefined();
-    expect(cache.get("k0")).toBe(0);
-    expect(cache.size).toBe(10);
-    expect(cache.heldBytes).toBe(1000);
+const bytesOf = (_key: string, value: string) => value.length;
+
+describe("BoundedCache", () => {
+  it("keeps entries while their sizes fit, then drops the least recently used first", () => {
+    const cache = new BoundedCache<string>(100, bytesOf);
+    cache.set("a", "x".repeat(25));
+    cache.set("b", "x".repeat(25));
+    cache.set("c", "x".repeat(25));
+    expect(cache.get("a")).toHaveLength(25); // a is now the most recently used
+    cache.set("d", "x".repeat(25)); // 100 bytes: all fit
+    cache.set("e", "x".repeat(25)); // 125: b (least recently used) goes
+    expect([..."abcde"].map((key) => cache.get(key) !== undefined)).toEqual([true, false, true, true, true]);
   });
 
-  it("keeps many small entries and few big ones under the same bound", () => {
-    const cache = new BoundedCache<string>(10_000, (_key, value) => value.length);
-    for (let i = 0; i < 1000; i++) cache.set(`s${i}`, "x".repeat(10));
-    expect(cache.size).toBe(1000);
-    for (let i = 0; i < 10; i++) cache.set(`b${i}`, "y".repeat(2000));
-    expect(cache.heldBytes).toBeLessThanOrEqual(10_000);
-    expect(cache.size).toBeLessThan(10);
+  it("many small entries are bounded by their bytes, not their count", () => {
+    const cache = new BoundedCache<string>(1000, bytesOf);
+    for (let i = 0; i < 10_000; i++) cache.set(`k${i}`, "x".repeat(10));
+    const kept = Array.from({ length: 10_000 }, (_, i) => cache.get(`k${i}`)).filter(Boolean).length;
+    expect(kept).toBe(100);
+    expect(cache.get("k9999")).toBeDefined();
   });
 
-  it("does not keep an entry over a quarter of the bound; replacing a key counts it once", () => {
-    const cache = new BoundedCache<string>(1000, (_key, value) => value.length);
-    cache.set("big", "z".repeat(251));
+  it("an entry bigger than a quarter of the bound is not kept; replacing an entry recounts its bytes", () => {
+    const cache = new BoundedCache<string>(100, bytesOf);
+    cache.set("big", "x".repeat(26));
     expect(cache.get("big")).toBeUndefined();
-    cache.set("a", "z".repeat(200));
-    cache.set("a", "z".repeat(100));
-    expect(cache.heldBytes).toBe(100);
+    cache.set("a", "x".repeat(25));
+    for (let i = 0; i < 10; i++) cache.set("a", "y".repeat(25)); // counted once, not ten times
+    cache.set("b", "x".repeat(25));
+    cache.set("c", "x".repeat(25));
+    cache.set("d", "x".repeat(25));
+    expect(cache.get("a")).toBe("y".repeat(25));
     cache.delete("a");
-    expect(cache.heldBytes).toBe(0);
-  });
-
-  it("ByteCache keeps the first bytes stored under a digest (content-addressed: they never change)", () => {
-    const cache = new ByteCache(1 << 20);
-    cache.set("sha256:a", new Uint8Array([1]));
-    cache.set("sha256:a", new Uint8Array([2]));
-    expect(cache.get("sha256:a")).toEqual(new Uint8Array([1]));
+    expect(cache.get("a")).toBeUndefined();
   });
 });

@@ -1,7 +1,9 @@
 /**
  * `berth serve` with an unusable --root stops at startup with a message naming it, on Node
  * and Deno, instead of listening and answering 500 on the first push. Runs as root too: the
- * store probes with a real write, and the unwritable-folder case drops to an unprivileged uid.
+ * store probes with a real write; as root the unwritable-folder case drops the capabilities that
+ * let root write through file modes (setpriv, util-linux), so the server, still root, meets the
+ * folder's mode as any user would and can still read a checkout in a private (0700) folder.
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -10,18 +12,20 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { berthServeCommand, denoBinary } from "./lib/berth-command.ts";
 
-const NOBODY = 65534;
+/** Root without CAP_DAC_OVERRIDE/DAC_READ_SEARCH/FOWNER: file modes apply to it again. */
+const ROOT_WITHOUT_OVERRIDES = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"];
 const asRoot = process.getuid?.() === 0;
 
 /** Run `berth serve --root root` to its exit (or its "listening" line, which fails the test). */
 function serveUntilExit(
   runtime: "node" | "deno",
   root: string,
-  { uid, allowWrite }: { uid?: number; allowWrite?: boolean } = {},
+  { obeyModes, allowWrite }: { obeyModes?: boolean; allowWrite?: boolean } = {},
 ): Promise<{ code: number | null; output: string }> {
-  const { cmd, args, env } = berthServeCommand(runtime, { root, port: 0, allowWrite });
+  const command = berthServeCommand(runtime, { root, port: 0, allowWrite });
+  const [cmd, ...args] = obeyModes && asRoot ? [...ROOT_WITHOUT_OVERRIDES, command.cmd, ...command.args] : [command.cmd, ...command.args];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], ...(uid === undefined ? {} : { uid, gid: uid }) });
+    const child = spawn(cmd!, args, { env: command.env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -48,7 +52,6 @@ for (const runtime of runtimes) {
     let dir: string;
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), `berth-startup-${runtime}-`));
-      await chmod(dir, 0o755); // an unprivileged uid must reach the folders inside
     });
     afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -69,13 +72,12 @@ for (const runtime of runtimes) {
       expect(output).toContain(`storage root ${root} is not usable`);
     });
 
-    // Root writes through any mode, so as root the server runs as nobody. (Not for Deno as
-    // root: nobody cannot read root's DENO_DIR; Deno's own write permission is tested below.)
-    it.skipIf(asRoot && runtime === "deno")("--root folder the server's user may not write (mode 555) -> exits 1 at startup, naming the root", async () => {
+    // Root writes through any mode, so as root the server runs without the capabilities for it.
+    it("--root folder the server's user may not write (mode 555) -> exits 1 at startup, naming the root", async () => {
       const root = join(dir, "read-only");
       await mkdir(root);
       await chmod(root, 0o555);
-      const { code, output } = await serveUntilExit(runtime, root, { uid: asRoot ? NOBODY : undefined });
+      const { code, output } = await serveUntilExit(runtime, root, { obeyModes: true });
       expect(code).toBe(1);
       expect(output).toContain(`storage root ${root} is not usable`);
     });

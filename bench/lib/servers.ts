@@ -3,6 +3,7 @@
 // Processes start through test/lib/daemon.ts, Berth's command line comes from
 // test/lib/berth-command.ts: the same as the HTTP suite's targets and the e2e launchers.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { berthServeCommand, denoBinary, LISTENING, REPO_ROOT } from "../../test/lib/berth-command.ts";
@@ -46,8 +47,8 @@ export interface StartOptions {
 }
 
 /** Berth on `runtime` as users run it (Deno: the real executable, least-privilege permissions). */
-function startBerth(kind: string, runtime: "node" | "deno", root: string, o: StartOptions, extraArgs: string[] = []): Promise<RunningServer> {
-  const { cmd, args, env } = berthServeCommand(runtime, { root, nodeFlags: o.nodeFlags, quiet: true, extraArgs });
+function startBerth(kind: string, runtime: "node" | "deno", root: string, o: StartOptions, extraArgs: string[] = [], quiet = true): Promise<RunningServer> {
+  const { cmd, args, env } = berthServeCommand(runtime, { root, nodeFlags: o.nodeFlags, quiet, extraArgs });
   // Another checkout's Berth (bench/tools/push-memory.ts --repo, a before/after comparison).
   const ownBin = path.join(REPO_ROOT, "bin/berth.mjs");
   const bin = path.join(o.repoDir, "bin/berth.mjs");
@@ -81,10 +82,37 @@ export const SERVER_KINDS: ServerKind[] = [
     start: (root, o) => startBerth("berth-deno", "deno", root, o),
   },
   {
+    // Berth on Node as operated: the access log on, as JSON, into the log file, and /metrics
+    // scraped every second (counting is always on; plain berth-node runs with --quiet).
+    name: "berth-node-ops",
+    optIn: true,
+    workloads: ["1", "2", "4", "5"],
+    unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
+    start: async (root, o) => {
+      const server = await startBerth("berth-node-ops", "node", root, o, ["--log-format", "json"], false);
+      const scraper = setInterval(() => void request(`${server.url}/metrics`, { method: "GET" }).catch(() => {}), 1000);
+      return { ...server, stop: async () => { clearInterval(scraper); await server.stop(); } };
+    },
+  },
+  {
+    // Berth on Node with a live webhook receiver (answers 204 at once) for every event, pulls
+    // included: each push, pull and delete of a blob or manifest is one delivery.
+    name: "berth-node-hook",
+    optIn: true,
+    workloads: ["1", "2", "4", "5"],
+    unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
+    start: async (root, o) => {
+      const receiver = await startLiveReceiver();
+      const server = await startBerth("berth-node-hook", "node", root, o, ["--webhook", receiver.url, "--webhook-pulls"]);
+      return { ...server, stop: async () => { await server.stop(); log(`  berth-node-hook: receiver got ${receiver.count()} events`); await receiver.close(); } };
+    },
+  },
+  {
     // Berth on Node with a webhook whose receiver accepts connections and never answers:
     // pushes must run as fast as berth-node's (delivery is background work with a queue).
     name: "berth-node-deadhook",
     optIn: true,
+    workloads: ["1", "2", "4", "5"],
     unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
     start: async (root, o) => {
       const receiver = await startSilentReceiver();
@@ -125,6 +153,28 @@ function distributionConfig(root: string, port: number): string {
     "  secret: berth-bench",
     "",
   ].join("\n");
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/** A webhook receiver that reads each delivery and answers 204; counts the events. */
+async function startLiveReceiver(): Promise<{ url: string; count(): number; close(): Promise<void> }> {
+  let events = 0;
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+    req.on("end", () => {
+      events += (JSON.parse(body) as { events: unknown[] }).events.length;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    count: () => events,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
 }
 
 /** A TCP listener that accepts connections and never answers (a receiver that hangs). */

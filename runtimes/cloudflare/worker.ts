@@ -7,6 +7,7 @@ import { collectGarbageSlice, ConfigError, createRegistry, errorResponse, format
 import { drainBody } from "../../src/streams.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { configOf, registryOptionsOf, storeOf, type Env } from "./config.ts";
+import { watchExchange } from "./exchange.ts";
 
 export type { Env } from "./config.ts";
 
@@ -28,18 +29,24 @@ function registryFor(env: Env): Promise<Registry> {
 
 export default {
   async fetch(request, env, ctx) {
-    const response = await requestContext.run(ctx, async () => (await registryFor(env)).fetch(request, { clientAddress: request.headers.get("cf-connecting-ip") ?? undefined })).catch(configurationFailed);
+    const exchange = watchExchange(request);
+    const response = await requestContext.run(ctx, async () => (await registryFor(env)).fetch(request, exchange.info)).catch(configurationFailed);
     // An error answered before the body was read (413, 401, 404): workerd would reset the
     // connection while the client still sends, and the client would see that, not the error.
     if (request.body && !request.body.locked) await drainBody(request.body);
-    return response;
+    return exchange.track(response);
   },
 
   // A Cron Trigger (wrangler.toml [triggers]): one slice of garbage collection, resumed from
   // the bucket by the next trigger; BERTH_GC_INTERVAL spaces out whole collections.
+  // The slice reports to this isolate's registry, so its /metrics count the runs (per isolate).
   async scheduled(_controller, env) {
     const config = configOf(env);
-    const report = await collectGarbageSlice(storeOf(env, config), gcOptionsFrom(config), GC_SLICE_MS, config.gc.interval);
+    const { gcObserver } = await registryFor(env);
+    const report = await collectGarbageSlice(storeOf(env, config), gcOptionsFrom(config), GC_SLICE_MS, config.gc.interval, gcObserver).catch((error: unknown) => {
+      gcObserver.failed();
+      throw error;
+    });
     if (report) console.log(`berth gc: ${formatGcReport(report, false).trimEnd().split("\n").join("; ")}`);
   },
 } satisfies ExportedHandler<Env>;

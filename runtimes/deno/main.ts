@@ -27,7 +27,7 @@ async function run(command: Command, config: Config): Promise<void> {
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
   const running = await serve({ registry, host, port, tls, logger });
   logger.info(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
-  const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line)) : undefined;
+  const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line), registry.gcObserver) : undefined;
 
   const stop = async (signal: Deno.Signal) => {
     logger.info(`berth: ${signal}, finishing in-flight requests`);

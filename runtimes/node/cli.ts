@@ -27,7 +27,7 @@ async function run(command: Command, config: Config): Promise<void> {
   if (command !== "serve") return void process.stdout.write(await runLifecycleCommand(command, await storeOf(), config));
   const logger = loggerFrom(config);
   const registry = await createNodeRegistry(config, logger);
-  const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line)) : undefined;
+  const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line), registry.gcObserver) : undefined;
   const { host, port, tlsCert, tlsKey } = config.server;
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
   const running = await serve({ registry, host, port, tls, logger });

@@ -9,7 +9,7 @@ import type { Scope } from "../routing.ts";
 import { decodeJwt, signJwt, verifySignature } from "./jwt.ts";
 import type { KeyRing, VerificationKey } from "./keys.ts";
 import { accessClaim } from "./scope.ts";
-import { BoundedCache, keyBytes } from "../byte-cache.ts";
+import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 
 export const LEEWAY_S = 60;
 
@@ -45,7 +45,7 @@ const REFRESH = "refresh";
 
 export class TokenService {
   /** Verified tokens (each about its length in claims again): 4 MiB holds a few thousand. */
-  private verified = new BoundedCache<AccessClaims>(4 * 1024 * 1024, (token) => 3 * keyBytes(token));
+  private verified = new BoundedCache<AccessClaims>(4 * 1024 * 1024, (token) => 3 * stringBytes(token));
 
   constructor(readonly keys: KeyRing, readonly settings: TokenSettings) {}
 

@@ -25,9 +25,9 @@ function checkUrl(value: unknown, source: string): string {
 export const checkWebhookUrls = (value: unknown, source: string) => (value as string[]).map((url) => checkUrl(url, source));
 
 const ACTIONS: WebhookAction[] = ["push", "pull", "delete"];
-const ENDPOINT_KEYS = ["url", "headers", "events", "secret", "timeout", "attempts", "backoff", "queueSize"];
+const ENDPOINT_KEYS = ["url", "headers", "events", "ignoredMediaTypes", "secret", "timeout", "attempts", "backoff", "queueSize"];
 
-/** `webhooks.endpoints`: a list of `{url, headers?, events?, secret?, timeout?, attempts?, backoff?, queueSize?}`. */
+/** `webhooks.endpoints`: a list of `{url, headers?, events?, ignoredMediaTypes?, secret?, timeout?, attempts?, backoff?, queueSize?}`. */
 export function checkWebhookEndpoints(value: unknown, source: string): WebhookEndpoint[] {
   if (!Array.isArray(value)) throw new ConfigError(`${source}: expected a list of endpoints`);
   return value.map((item, i) => {
@@ -42,10 +42,13 @@ export function checkWebhookEndpoints(value: unknown, source: string): WebhookEn
     }
     const events = entry.events === undefined ? undefined : parseList(entry.events, `${at}.events`);
     for (const event of events ?? []) if (!ACTIONS.includes(event as WebhookAction)) throw new ConfigError(`${at}.events: unknown event "${event}" (known: ${ACTIONS.join(", ")})`);
+    const ignoredMediaTypes = entry.ignoredMediaTypes === undefined ? undefined : parseList(entry.ignoredMediaTypes, `${at}.ignoredMediaTypes`);
+    for (const type of ignoredMediaTypes ?? []) if (!/^[\w.+-]+\/[\w.+-]+$/.test(type)) throw new ConfigError(`${at}.ignoredMediaTypes: "${type}" is not a media type`);
     return {
       url: checkUrl(entry.url, `${at}.url`),
       headers: headers as Record<string, string>,
       events: events as WebhookAction[] | undefined,
+      ignoredMediaTypes,
       secret: entry.secret === undefined ? undefined : (parseValue("string", entry.secret, `${at}.secret`) as string),
       timeoutMs: entry.timeout === undefined ? undefined : parseDuration(entry.timeout, `${at}.timeout`),
       attempts: entry.attempts === undefined ? undefined : (parseValue("positive", entry.attempts, `${at}.attempts`) as number),

@@ -88,6 +88,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "gc.deleteUntagged", kind: "boolean", flag: "delete-untagged", env: "BERTH_GC_DELETE_UNTAGGED", default: false, commands: ["serve", "gc"], help: "also collect manifests no tag reaches (index children and referrers of kept manifests stay)" },
   { key: "gc.dryRun", kind: "boolean", flag: "dry-run", flagOnly: true, commands: ["gc"], help: "show what would be removed (and what a retention policy would delete); change nothing" },
   { key: "gc.interval", kind: "duration", flag: "gc-interval", env: "BERTH_GC_INTERVAL", default: 0, arg: "DURATION", help: "collect garbage in the background this often, in small steps (0: off). Workers: a Cron Trigger" },
+  { key: "gc.cacheTtl", kind: "duration", flag: "cache-ttl", env: "BERTH_GC_CACHE_TTL", default: 0, arg: "DURATION", commands: ["serve", "gc"], help: "pull-through cache: tags not pulled for this long are collected, with what only they kept (e.g. 30d; 0: never)" },
   { key: "retention", kind: "object", default: [], check: checkRetention, help: "config file only: retention rules per repository glob (README, Storage lifecycle)" },
   // auth
   { key: "auth.htpasswd", kind: "file", flag: "htpasswd", env: "BERTH_HTPASSWD", arg: "FILE", help: "users: a bcrypt htpasswd file (htpasswd -B); turns auth on" },

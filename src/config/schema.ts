@@ -44,7 +44,7 @@ export interface Config {
   };
   uploads: { /** ms */ expiry: number };
   manifests: { maxBytes: number };
-  gc: { /** ms */ grace: number; deleteUntagged: boolean; /** only from --dry-run */ dryRun?: boolean; /** ms, 0: off */ interval: number };
+  gc: { /** ms */ grace: number; deleteUntagged: boolean; /** only from --dry-run */ dryRun?: boolean; /** ms, 0: off */ interval: number; /** ms, 0: off */ cacheTtl: number };
   retention: RetentionRule[];
   ui: { enabled: boolean };
   cors: { origins: string[] };

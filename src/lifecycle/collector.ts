@@ -12,7 +12,7 @@
 import { GC_STATE_KEY } from "../paths.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { planRepository } from "./plan.ts";
-import { newGcState, parseGcState, serializeGcState, type GcOptions, type GcPhase, type GcReport, type GcState } from "./state.ts";
+import { newGcState, parseGcState, serializeGcState, type GcObserver, type GcOptions, type GcPhase, type GcReport, type GcState } from "./state.ts";
 import { removeStaleSweepMarks, sweepBlobPage, tidyRepository } from "./sweep.ts";
 import { purgeUploadPage } from "./uploads.ts";
 import { listRepositories, readText } from "./walk.ts";
@@ -64,15 +64,19 @@ export async function collectGarbage(store: BlobStore, options: GcOptions): Prom
  * finished, at least `intervalMs` after it started) for about `budgetMs`, then store where it
  * stopped. Returns the report when this slice finished a collection.
  */
-export async function collectGarbageSlice(store: BlobStore, options: GcOptions, budgetMs: number, intervalMs = 0): Promise<GcReport | undefined> {
+export async function collectGarbageSlice(store: BlobStore, options: GcOptions, budgetMs: number, intervalMs = 0, observer?: GcObserver): Promise<GcReport | undefined> {
   const text = await readText(store, GC_STATE_KEY);
   let state = text ? parseGcState(text) : null;
-  if (!state || (state.phase === "done" && Date.now() - state.startedAt >= intervalMs)) state = newGcState(options);
-  else if (state.phase === "done") return undefined;
+  if (!state || (state.phase === "done" && Date.now() - state.startedAt >= intervalMs)) {
+    state = newGcState(options);
+    observer?.started();
+  } else if (state.phase === "done") return undefined;
   const until = Date.now() + budgetMs;
   const done = () => (state.phase as GcPhase) === "done";
   do await stepGc(store, state); // at least one step, so every slice makes progress
   while (!done() && Date.now() < until);
   await store.put(GC_STATE_KEY, new TextEncoder().encode(serializeGcState(state)));
-  return done() ? state.report : undefined;
+  if (!done()) return undefined;
+  observer?.finished(state.report);
+  return state.report;
 }

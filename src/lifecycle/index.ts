@@ -10,7 +10,7 @@ export { collectGarbage, collectGarbageSlice, stepGc } from "./collector.ts";
 export { startGcSchedule, type GcSchedule } from "./schedule.ts";
 export { measureUsage, type UsageReport } from "./usage.ts";
 export { formatBytes, formatGcReport, formatUsage } from "./report.ts";
-export { newGcState, type GcOptions, type GcReport, type GcState } from "./state.ts";
+export { newGcState, type GcObserver, type GcOptions, type GcReport, type GcState } from "./state.ts";
 export { checkRetention, type RetentionRule } from "./retention.ts";
 
 /** The collector's options from a configuration (every runtime, every command). */
@@ -20,6 +20,7 @@ export const gcOptionsFrom = (config: Config): GcOptions => ({
   dryRun: config.gc.dryRun ?? false,
   retention: config.retention,
   uploadExpiryMs: config.uploads.expiry,
+  cacheTtlMs: config.gc.cacheTtl,
 });
 
 /** `berth gc` and `berth du` on any store: what to print. */

@@ -6,6 +6,7 @@
 import { parseDigest } from "../digest.ts";
 import { referrerKey, revisionKey, sweepMarkKey, tagKey } from "../paths.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
+import { cachedManifestsYoungAfter, expireCachedTags } from "./cache-ttl.ts";
 import { keptTags, ruleFor } from "./retention.ts";
 import { SWEEP_MARK_TTL_MS } from "./sweep-marks.ts";
 import { youngAfter, type GcState } from "./state.ts";
@@ -28,13 +29,17 @@ export async function planRepository(store: BlobStore, state: GcState, name: str
     }
     tags = options.dryRun ? tags.filter((t) => kept.has(t.tag)) : await readTags(store, name);
   }
+  const cached = await expireCachedTags(store, state, name, tags);
+  if (cached) tags = cached.tags;
 
   const keep = new Set(manifests.keys());
-  if (options.deleteUntagged || rule) {
+  if (options.deleteUntagged || rule || cached?.cache) {
     const young = new Set<string>();
+    // A cache's untagged manifests (pulled by digest) stay for the cache TTL, unless a rule or --delete-untagged says otherwise.
+    const youngAfterMs = cached?.cache && !options.deleteUntagged && !rule ? cachedManifestsYoungAfter(state) : youngAfter(state);
     for (const digest of digests) {
       const stat = await store.head(revisionKey(name, parseDigest(digest)));
-      if (!stat || stat.modifiedMs > youngAfter(state)) young.add(digest);
+      if (!stat || stat.modifiedMs > youngAfterMs) young.add(digest);
     }
     const reached = reachable(manifests, [...tags.map((t) => t.digest), ...young]);
     const unreached = digests.filter((d) => !reached.has(d));

@@ -15,13 +15,15 @@ export interface GcOptions {
   retention: RetentionRule[];
   /** Upload sessions idle longer than this are purged (ms). */
   uploadExpiryMs: number;
+  /** Pull-through cache tags not pulled for this long are deleted (ms; 0 or absent: never). */
+  cacheTtlMs?: number;
 }
 
 export interface GcReport {
   dryRun: boolean;
   startedAt: string;
   finishedAt?: string;
-  /** `repo:tag` deleted by a retention rule. */
+  /** `repo:tag` deleted by a retention rule or the cache TTL. */
   tags: string[];
   /** `repo@digest` collected (untagged, or left untagged by retention). */
   manifests: string[];
@@ -35,6 +37,13 @@ export interface GcReport {
   uploads: number;
   /** Repositories left with nothing, removed from the catalog. */
   repositories: string[];
+}
+
+/** Told when a collection starts, ends or fails (the serving process counts them in its metrics). */
+export interface GcObserver {
+  started(): void;
+  finished(report: GcReport): void;
+  failed(): void;
 }
 
 export type GcPhase = "start" | "plan" | "blobs" | "tidy" | "uploads" | "done";

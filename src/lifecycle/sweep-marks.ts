@@ -15,9 +15,9 @@
  * sees the mark, waits for the sweep to settle, and learns whether the key is still there.
  */
 import type { Digest } from "../digest.ts";
+import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 import { sweepMarkKey, touchKey } from "../paths.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import { BoundedCache, keyBytes } from "../byte-cache.ts";
 
 /**
  * The longest a sweep mark may stand. The collector never deletes a key more than this long
@@ -37,7 +37,7 @@ const touched = new WeakMap<BlobStore, BoundedCache<number>>();
 /** Record that a client was just told `digest` exists (HEAD 200, mount 201, upload 201). */
 export async function touchBlob(store: BlobStore, digest: Digest): Promise<void> {
   let cache = touched.get(store);
-  if (!cache) touched.set(store, (cache = new BoundedCache(1024 * 1024, (key) => keyBytes(key) + 16)));
+  if (!cache) touched.set(store, (cache = new BoundedCache(1024 * 1024, (digest) => stringBytes(digest) + 48)));
   const now = Date.now();
   if (now - (cache.get(digest.value) ?? 0) < TOUCH_INTERVAL_MS) return; // a cache: it only skips a repeat write
   await store.put(touchKey(digest), new Uint8Array(0));

@@ -1,5 +1,5 @@
 /** The operations side of one registry: its logger, metrics, webhooks and health settings. */
-import type { ManifestEvent, RegistryHooks } from "../options.ts";
+import type { BlobMountEvent, ManifestEvent, RegistryHooks } from "../options.ts";
 import { requestFacts } from "./exchange.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createRegistryMetrics, type RegistryMetrics } from "./registry-metrics.ts";
@@ -27,11 +27,18 @@ export interface Ops {
   publish(hook: keyof RegistryHooks, event: unknown, request?: Request): void;
 }
 
-const ACTIONS: Partial<Record<keyof RegistryHooks, WebhookAction>> = {
-  onManifestPushed: "push",
-  onManifestPulled: "pull",
-  onManifestDeleted: "delete",
+/** The hooks webhooks send, as distribution's actions; blob events carry the blob media type. */
+const ACTIONS: Partial<Record<keyof RegistryHooks, { action: WebhookAction; blob: boolean }>> = {
+  onManifestPushed: { action: "push", blob: false },
+  onManifestPulled: { action: "pull", blob: false },
+  onManifestDeleted: { action: "delete", blob: false },
+  onBlobPushed: { action: "push", blob: true },
+  onBlobMounted: { action: "mount", blob: true },
+  onBlobPulled: { action: "pull", blob: true },
+  onBlobDeleted: { action: "delete", blob: true },
 };
+
+export const BLOB_MEDIA_TYPE = "application/octet-stream";
 
 export function createOps(options: OpsOptions, background: (work: () => Promise<unknown>) => void): Ops {
   const logger = options.logger ?? createLogger();
@@ -42,31 +49,33 @@ export function createOps(options: OpsOptions, background: (work: () => Promise<
     metrics,
     options,
     publish(hook, event, request) {
-      const action = ACTIONS[hook];
-      if (!action || !request || !sinks.length) return;
-      const wanting = sinks.filter((sink) => sink.wants(action));
+      const kind = ACTIONS[hook];
+      if (!kind || !request || !sinks.length) return;
+      const mediaType = kind.blob ? BLOB_MEDIA_TYPE : (event as ManifestEvent).mediaType;
+      const wanting = sinks.filter((sink) => sink.wants(kind.action, mediaType));
       if (!wanting.length) return;
-      const body = JSON.stringify({ events: [webhookEvent(action, event as ManifestEvent, request, options.trustProxy ?? false)] });
+      const body = JSON.stringify({ events: [webhookEvent(kind.action, kind.blob, event as ManifestEvent & BlobMountEvent, request, options.trustProxy ?? false)] });
       for (const sink of wanting) sink.enqueue(body);
     },
   };
 }
 
-function webhookEvent(action: WebhookAction, event: ManifestEvent, request: Request, trustProxy: boolean): WebhookEvent {
+function webhookEvent(action: WebhookAction, blob: boolean, event: Partial<ManifestEvent & BlobMountEvent>, request: Request, trustProxy: boolean): WebhookEvent {
   const url = new URL(request.url);
   const facts = requestFacts(request, trustProxy);
-  const tag = event.reference === event.digest ? undefined : event.reference;
+  const tag = blob || event.reference === event.digest ? undefined : event.reference;
   return {
     id: crypto.randomUUID(),
     timestamp: new Date().toISOString(),
     action,
     target: {
-      mediaType: event.mediaType,
-      digest: event.digest,
+      mediaType: blob ? BLOB_MEDIA_TYPE : event.mediaType,
+      digest: event.digest!,
       size: event.size,
       length: event.size,
-      repository: event.name,
-      url: `${url.origin}/v2/${event.name}/manifests/${event.digest}`,
+      repository: event.name!,
+      ...(event.from !== undefined && { fromRepository: event.from }),
+      url: `${url.origin}/v2/${event.name}/${blob ? "blobs" : "manifests"}/${event.digest}`,
       tag,
     },
     request: { id: facts.id, addr: facts.addr, host: url.host, method: request.method, useragent: facts.userAgent },

@@ -2,6 +2,7 @@
  * The metrics of a registry, named as distribution names them (registry_http_*,
  * registry_storage_*) so existing dashboards work, plus Berth's own (berth_*).
  */
+import type { GcObserver } from "../lifecycle/state.ts";
 import { Counter, DURATION_BUCKETS, Gauge, Histogram, MetricSet, SIZE_BUCKETS } from "./metrics.ts";
 
 export interface ExchangeRecord {
@@ -28,11 +29,39 @@ export function createRegistryMetrics() {
     pulled: set.add(new Counter("berth_bytes_pulled_total", "Body bytes sent for blob and manifest GETs.")),
     uploads: set.add(new Counter("berth_uploads_total", "Blob uploads by outcome: started, finished, failed.")),
     webhooks: set.add(new Counter("berth_webhook_deliveries_total", "Webhook deliveries by outcome: delivered, retried, dropped.")),
+    tokens: set.add(new Counter("berth_token_requests_total", "Token endpoint requests by grant_type (password, refresh_token; GET: basic, anonymous) and outcome: granted, denied, invalid.")),
+    refused: set.add(new Counter("berth_auth_refused_total", "Requests auth refused, by reason: challenge (401 with WWW-Authenticate), denied (403 DENIED).")),
+    gcRuns: set.add(new Counter("berth_gc_runs_total", "Garbage collections in this process by outcome: started, completed, failed.")),
+    gcDeleted: set.add(new Counter("berth_gc_deleted_total", "What garbage collection removed, by kind: blob, manifest, tag, upload.")),
+    gcFreed: set.add(new Counter("berth_gc_bytes_freed_total", "Blob bytes garbage collection removed.")),
+    cache: set.add(new Counter("berth_proxy_cache_requests_total", "Pull-through cache answers by result: hit, miss (fetched from the upstream), stale (cached tag served, upstream unreachable).")),
+    upstreamBytes: set.add(new Counter("berth_proxy_upstream_bytes_total", "Blob and manifest bytes read from upstreams.")),
+    upstreamErrors: set.add(new Counter("berth_proxy_upstream_errors_total", "Failed upstream requests by upstream and reason: unreachable, refused (credentials or token), status (an error answer).")),
   };
   return m;
 }
 
 export type RegistryMetrics = ReturnType<typeof createRegistryMetrics>;
+
+/**
+ * What a collection running in this process reports to its metrics (`serve --gc-interval`,
+ * a Worker's Cron slices); a dry run removes nothing, so it counts only as a run.
+ */
+export function gcObserverOf(m: RegistryMetrics): GcObserver {
+  return {
+    started: () => m.gcRuns.inc({ outcome: "started" }),
+    failed: () => m.gcRuns.inc({ outcome: "failed" }),
+    finished(report) {
+      m.gcRuns.inc({ outcome: "completed" });
+      if (report.dryRun) return;
+      m.gcDeleted.inc({ kind: "blob" }, report.blobs);
+      m.gcDeleted.inc({ kind: "manifest" }, report.manifests.length);
+      m.gcDeleted.inc({ kind: "tag" }, report.tags.length);
+      m.gcDeleted.inc({ kind: "upload" }, report.uploads);
+      m.gcFreed.inc({}, report.bytes);
+    },
+  };
+}
 
 /** Count one finished request in every metric it touches. */
 export function recordExchange(m: RegistryMetrics, e: ExchangeRecord): void {

@@ -1,7 +1,7 @@
 /**
  * Webhooks: distribution's notification envelope (`{"events":[...]}`, media type
  * application/vnd.docker.distribution.events.v1+json) POSTed to each endpoint for manifest
- * pushes, pulls (off unless an endpoint asks) and deletes. Each endpoint has its own bounded
+ * and blob pushes (blob mounts too), pulls (off unless an endpoint asks) and deletes. Each endpoint has its own bounded
  * queue delivered in order, one event per envelope, retried with exponential backoff; a full
  * queue drops the newest event with a warning. Nothing here ever waits inside a request:
  * `publish` only enqueues, and delivery runs as background work (Workers: waitUntil).
@@ -9,14 +9,17 @@
 import type { Logger } from "./log.ts";
 import type { RegistryMetrics } from "./registry-metrics.ts";
 
-export type WebhookAction = "push" | "pull" | "delete";
+/** `mount` (a blob linked from another repository) is sent wherever `push` is. */
+export type WebhookAction = "push" | "pull" | "delete" | "mount";
 
 export interface WebhookEndpoint {
   url: string;
   /** Extra request headers (e.g. Authorization for the receiver). Never logged. */
   headers?: Record<string, string>;
-  /** Actions sent; default push and delete. */
+  /** Actions sent; default push and delete (a blob mount counts as push). */
   events?: WebhookAction[];
+  /** Targets of these media types are not sent, e.g. `application/octet-stream`: no blob events. */
+  ignoredMediaTypes?: string[];
   /** Signs each body: `X-Berth-Signature: sha256=<hex HMAC-SHA256 of the body>`. */
   secret?: string;
   /** Per attempt. Default 5 s. */
@@ -34,7 +37,7 @@ export interface WebhookEvent {
   id: string;
   timestamp: string;
   action: WebhookAction;
-  target: { mediaType?: string; digest: string; size?: number; length?: number; repository: string; url: string; tag?: string };
+  target: { mediaType?: string; digest: string; size?: number; length?: number; repository: string; fromRepository?: string; url: string; tag?: string };
   request: { id?: string; addr?: string; host: string; method: string; useragent?: string };
   actor: { name?: string };
   source: { addr: string; instanceID: string };
@@ -63,8 +66,9 @@ export class WebhookSink {
     this.events = new Set(endpoint.events ?? ["push", "delete"]);
   }
 
-  wants(action: WebhookAction): boolean {
-    return this.events.has(action);
+  wants(action: WebhookAction, mediaType: string | undefined): boolean {
+    if (mediaType !== undefined && this.endpoint.ignoredMediaTypes?.includes(mediaType)) return false;
+    return this.events.has(action === "mount" ? "push" : action);
   }
 
   /** Queue an event's envelope; returns at once. */

@@ -90,7 +90,7 @@ function startFill(
     const timeoutMs = proxied.client.timeoutMs;
     const stalled = () => new UpstreamUnavailable(`upstream ${upstream} sent no bytes of ${digest.value} for ${timeoutMs / 1000}s`);
     const [first, second] = teeBounded(response.body, toClient ? 2 : 1, undefined, { ms: timeoutMs, error: stalled });
-    const toStore = (second ?? first!).pipeThrough(verifyBlob(ctx.hasher(digest.algorithm), digest, size, (n) => (proxy.counters.upstreamBytes += n)));
+    const toStore = (second ?? first!).pipeThrough(verifyBlob(ctx.hasher(digest.algorithm), digest, size, (n) => proxy.countUpstreamBytes(n)));
     const stored = (async () => {
       const bytes = await ctx.store.put(blobKey(digest), toStore, { size });
       await linkBlob(ctx, name, digest);

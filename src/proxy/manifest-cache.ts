@@ -13,16 +13,21 @@ import { parseManifest, readRevision, type Revision } from "../manifests.ts";
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from "../media-types.ts";
 import { blobKey, proxyTagKey, referrerKey, revisionKey, tagKey } from "../paths.ts";
 import { markRepository, readText, repositoryExists, writeJson } from "../repository.ts";
+import { PULL_MARK_INTERVAL_MS } from "../lifecycle/cache-ttl.ts";
 import { collectBytes } from "../streams.ts";
 import { upstreamStatusError, type CacheStatus, type Proxied, type PullThrough } from "./pull-through.ts";
 import { UpstreamUnavailable } from "./upstream-client.ts";
 
 const ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST].join(", ");
 
-/** When a tag was last confirmed at the upstream, and what it named then. */
+/**
+ * When a tag was last confirmed at the upstream, what it named then, and when it was last
+ * pulled (the record's write time is what the cache TTL reads: src/lifecycle/cache-ttl.ts).
+ */
 interface TagCheck {
   digest: string;
   checkedAt: number;
+  pulledAt?: number;
 }
 
 /** Make sure the store holds what a manifest GET/HEAD asks for (or throw); the normal route then serves it. */
@@ -41,7 +46,10 @@ export async function prepareProxiedManifest(ctx: Context, proxy: PullThrough, p
 async function revalidateTag(ctx: Context, proxy: PullThrough, proxied: Proxied, name: string, tag: string): Promise<CacheStatus> {
   const local = await readJson<{ digest: string }>(ctx, tagKey(name, tag));
   const check = await readJson<TagCheck>(ctx, proxyTagKey(name, tag));
-  if (local && check?.digest === local.digest && Date.now() - check.checkedAt < proxy.tagTtlMs) return "hit";
+  if (local && check?.digest === local.digest && Date.now() - check.checkedAt < proxy.tagTtlMs) {
+    await markPulled(ctx, name, tag, check);
+    return "hit";
+  }
   try {
     let digest: string | undefined;
     if (local) {
@@ -61,13 +69,15 @@ async function revalidateTag(ctx: Context, proxy: PullThrough, proxied: Proxied,
       digest = fetched.digest;
       status = "miss";
     }
-    await writeJson(ctx, proxyTagKey(name, tag), { digest: digest!, checkedAt: Date.now() } satisfies TagCheck);
+    await writeJson(ctx, proxyTagKey(name, tag), { digest: digest!, checkedAt: Date.now(), pulledAt: Date.now() } satisfies TagCheck);
     return status;
   } catch (error) {
     const upstreamDown = error instanceof UpstreamUnavailable || (error instanceof RegistryError && error.code === "TOOMANYREQUESTS");
     if (!upstreamDown) throw error;
     if (!local) throw new RegistryError(error.code, { name, tag }, { status: error.status, message: `${error.message}; ${name}:${tag} is not cached` });
     console.warn(`berth: serving cached ${name}:${tag} (stale): ${error.message}`);
+    // Pulled while the upstream is down: the cache TTL must not take it (the next pull still revalidates).
+    await markPulled(ctx, name, tag, check ?? { digest: local.digest, checkedAt: 0 });
     return "stale";
   }
 }
@@ -85,7 +95,7 @@ async function fetchManifest(ctx: Context, proxy: PullThrough, proxied: Proxied,
     await response.body.cancel().catch(() => {});
     throw new RegistryError("UNAVAILABLE", { name, reference, limit: ctx.maxManifestBytes }, { status: 502, message: `upstream manifest is larger than ${ctx.maxManifestBytes} bytes (--max-manifest-size)` });
   }
-  proxy.counters.upstreamBytes += bytes.byteLength;
+  proxy.countUpstreamBytes(bytes.byteLength);
   const claimed = response.headers.get("docker-content-digest");
   const algorithm = expected?.algorithm ?? (claimed?.startsWith("sha512:") ? "sha512" : "sha256");
   const hasher = ctx.hasher(algorithm);
@@ -103,6 +113,13 @@ async function fetchManifest(ctx: Context, proxy: PullThrough, proxied: Proxied,
   await markRepository(ctx, name);
   ctx.emit("onCacheFill", { name, digest: digest.value, size: bytes.byteLength, upstream: proxied.client.options.url, ms: 0 });
   return { digest: digest.value, revision };
+}
+
+/** Rewrite the tag's record if its last pull mark is older than PULL_MARK_INTERVAL_MS (a pull is rarely a write). */
+async function markPulled(ctx: Context, name: string, tag: string, check: TagCheck): Promise<void> {
+  const now = Date.now();
+  if (now - (check.pulledAt ?? check.checkedAt) < PULL_MARK_INTERVAL_MS) return;
+  await writeJson(ctx, proxyTagKey(name, tag), { ...check, pulledAt: now } satisfies TagCheck);
 }
 
 /** The upstream no longer has the tag: neither does the cache. */

@@ -1,10 +1,12 @@
 /**
  * The pull-through cache's state for one registry: its upstream clients, what is being
- * fetched right now (so concurrent misses share one upstream fetch, per process), counters
- * for metrics, and the cache status of each answered request (for the X-Berth-Cache header).
+ * fetched right now (so concurrent misses share one upstream fetch, per process), its counts
+ * in the registry's metrics (berth_proxy_*), and the cache status of each answered request
+ * (for the X-Berth-Cache header).
  */
 import { RegistryError } from "../errors.ts";
-import { UpstreamClient, UpstreamUnavailable, type FetchFunction } from "./upstream-client.ts";
+import type { RegistryMetrics } from "../ops/registry-metrics.ts";
+import { UpstreamClient, UpstreamUnavailable, type FetchFunction, type UpstreamErrorReason } from "./upstream-client.ts";
 import { matchUpstream, type UpstreamOptions } from "./upstreams.ts";
 
 export interface ProxyOptions {
@@ -15,18 +17,6 @@ export interface ProxyOptions {
   timeoutMs?: number;
   /** How upstreams are fetched; default the global fetch (tests and embedders pass theirs). */
   fetch?: FetchFunction;
-}
-
-/** Read by metrics (src/ops): monotonically increasing counts since start. */
-export interface ProxyCounters {
-  /** Requests answered from the cache (blobs, manifests by digest, fresh or revalidated tags). */
-  hits: number;
-  /** Requests that had to fetch content from the upstream. */
-  misses: number;
-  /** Blob and manifest bytes read from upstreams. */
-  upstreamBytes: number;
-  /** Tags served from the cache because the upstream was unreachable. */
-  staleServed: number;
 }
 
 export type CacheStatus = "hit" | "miss" | "stale";
@@ -40,16 +30,24 @@ export interface Proxied {
 }
 
 export class PullThrough {
-  readonly counters: ProxyCounters = { hits: 0, misses: 0, upstreamBytes: 0, staleServed: 0 };
   readonly tagTtlMs: number;
   private readonly clients: Map<UpstreamOptions, UpstreamClient>;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly statuses = new WeakMap<object, CacheStatus>();
 
-  constructor(readonly options: ProxyOptions) {
+  constructor(
+    readonly options: ProxyOptions,
+    private readonly metrics: RegistryMetrics,
+  ) {
     this.tagTtlMs = options.tagTtlMs ?? 5 * 60_000;
     const fetchUpstream = options.fetch ?? ((request: Request) => fetch(request));
-    this.clients = new Map(options.upstreams.map((u) => [u, new UpstreamClient(u, fetchUpstream, options.timeoutMs ?? 15_000)]));
+    const onError = (upstream: string, reason: UpstreamErrorReason) => metrics.upstreamErrors.inc({ upstream, reason });
+    this.clients = new Map(options.upstreams.map((u) => [u, new UpstreamClient(u, fetchUpstream, options.timeoutMs ?? 15_000, onError)]));
+  }
+
+  /** Blob and manifest bytes that arrived from an upstream. */
+  countUpstreamBytes(bytes: number): void {
+    this.metrics.upstreamBytes.inc({}, bytes);
   }
 
   /** The upstream that serves repository `name`, or undefined for a normal repository. */
@@ -74,9 +72,7 @@ export class PullThrough {
 
   setStatus(request: object, status: CacheStatus): void {
     this.statuses.set(request, status);
-    if (status === "hit") this.counters.hits++;
-    else if (status === "miss") this.counters.misses++;
-    else this.counters.staleServed++;
+    this.metrics.cache.inc({ result: status });
   }
 
   statusOf(request: object): CacheStatus | undefined {

@@ -5,10 +5,14 @@
  * the request is retried once. Tokens are kept per scope until they expire. Credentials and
  * tokens never appear in an error message or a log line.
  */
+import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 import { RegistryError } from "../errors.ts";
 import type { UpstreamOptions } from "./upstreams.ts";
 
 export type FetchFunction = (request: Request) => Promise<Response>;
+
+/** Why an upstream request failed, for metrics: not reached, auth refused, or an error status. */
+export type UpstreamErrorReason = "unreachable" | "refused" | "status";
 
 interface Challenge {
   scheme: string;
@@ -28,19 +32,24 @@ export function parseChallenge(header: string | null): Challenge | undefined {
 
 export class UpstreamClient {
   /** Authorization header values by scope, with their expiry (ms since epoch). */
-  private readonly tokens = new Map<string, { header: string; expires: number }>();
+  /** Bearer headers by scope until they expire; 1 MiB (registry tokens run to a few KiB). */
+  private readonly tokens = new BoundedCache<{ header: string; expires: number }>(1024 * 1024, (scope, token) => stringBytes(scope) + stringBytes(token.header) + 64);
   private basic = false;
 
   constructor(
     readonly options: UpstreamOptions,
     private readonly fetchUpstream: FetchFunction,
     readonly timeoutMs: number,
+    private readonly onError: (upstream: string, reason: UpstreamErrorReason) => void = () => {},
   ) {}
 
   /** The upstream's response to `path` (e.g. `/v2/library/alpine/manifests/3`), authenticated for `scope`. */
   async request(path: string, init: { method: string; headers?: Record<string, string>; scope: string }): Promise<Response> {
     let response = await this.send(path, init, this.authorizationFor(init.scope));
-    if (response.status !== 401) return response;
+    if (response.status !== 401) {
+      if (!response.ok && response.status !== 404) this.onError(this.options.url, "status");
+      return response;
+    }
     const challenge = parseChallenge(response.headers.get("www-authenticate"));
     await response.body?.cancel();
     const authorization = await this.answer(challenge, init.scope);
@@ -51,6 +60,8 @@ export class UpstreamClient {
       this.tokens.delete(init.scope);
       throw this.refused("refused the configured credentials");
     }
+    // 404 is an answer (unknown here too); anything else not ok is the upstream failing.
+    if (!response.ok && response.status !== 404) this.onError(this.options.url, "status");
     return response;
   }
 
@@ -96,7 +107,6 @@ export class UpstreamClient {
     const seconds = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
     const header = `Bearer ${token}`;
     this.tokens.set(scope, { header, expires: Date.now() + Math.max(1, seconds - 10) * 1000 });
-    if (this.tokens.size > 1000) this.tokens.delete(this.tokens.keys().next().value!);
     return header;
   }
 
@@ -120,6 +130,7 @@ export class UpstreamClient {
       return await this.fetchUpstream(new Request(request, { signal: controller.signal }));
     } catch (error) {
       const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs / 1000}s` : describeFetchError(error);
+      this.onError(this.options.url, "unreachable");
       throw new UpstreamUnavailable(`upstream ${what} ${this.options.url} is unreachable: ${reason}`);
     } finally {
       clearTimeout(timer);
@@ -127,6 +138,7 @@ export class UpstreamClient {
   }
 
   private refused(why: string): RegistryError {
+    this.onError(this.options.url, "refused");
     return new RegistryError("DENIED", { upstream: this.options.url }, { message: `upstream ${this.options.url} ${why}` });
   }
 }

@@ -21,12 +21,18 @@ export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
   });
 
   router.get("/v2/:name+/blobs/:digest", async (request) => {
-    const { digest, size } = await findBlob(ctx, request);
+    const { name, digest, size } = await findBlob(ctx, request);
+    const pulled = () => ctx.emit("onBlobPulled", { name, digest: digest.value, size }, request as unknown as Request);
     // The store may serve the bytes itself (S3 presigned URL): the client follows, Range and all.
-    if (ctx.store.presignGet) return new Response(null, { status: 307, headers: { Location: await ctx.store.presignGet(blobKey(digest)), "Docker-Content-Digest": digest.value } });
+    if (ctx.store.presignGet) {
+      const location = await ctx.store.presignGet(blobKey(digest));
+      pulled();
+      return new Response(null, { status: 307, headers: { Location: location, "Docker-Content-Digest": digest.value } });
+    }
     const range = parseRange(request.headers.get("range"), size);
     const object = await ctx.store.get(blobKey(digest), range ?? undefined);
     if (!object) throw new RegistryError("BLOB_UNKNOWN", { digest: digest.value });
+    pulled();
     const headers = new Headers({ ...contentHeaders(digest.value, size, BLOB_TYPE), "Accept-Ranges": "bytes" });
     if (!range) return new Response(object.body, { headers });
     headers.set("Content-Length", String(range.length));
@@ -36,9 +42,10 @@ export function registerBlobRoutes(router: RegistryRouter, ctx: Context): void {
 
   router.delete("/v2/:name+/blobs/:digest", async (request) => {
     refuseDeletesWhenOff(ctx);
-    const { name, digest } = await findBlob(ctx, request);
+    const { name, digest, size } = await findBlob(ctx, request);
     // Only the repository's link goes: other repositories may share the bytes.
     await ctx.store.delete(layerLinkKey(name, digest));
+    ctx.emit("onBlobDeleted", { name, digest: digest.value, size }, request as unknown as Request);
     return new Response(null, { status: 202, headers: { "Docker-Content-Digest": digest.value } });
   });
 }

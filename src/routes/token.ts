@@ -17,16 +17,20 @@ export function registerTokenRoutes(router: RegistryRouter, ctx: Context): void 
   if (!auth) return;
 
   // docker login, podman, skopeo, buildah, containerd's fallback: Basic credentials optional.
+  const count = (grantType: string, outcome: "granted" | "denied" | "invalid") => ctx.ops.metrics.tokens.inc({ grant_type: grantType, outcome });
   router.get("/auth/token", { access: "none" }, async (request) => {
     const url = new URL(request.url);
     const state = await auth.state.current();
     const credentials = parseBasicAuth(request.headers.get("authorization"));
+    const grantType = credentials ? "basic" : "anonymous";
     if (credentials && !(await auth.verifyPassword(state.users, credentials.user, credentials.password))) {
+      count(grantType, "denied");
       throw new RegistryError("UNAUTHORIZED", null, { message: "incorrect username or password" });
     }
     const user = credentials?.user ?? null;
     const offline = url.searchParams.get("offline_token") === "true" && user !== null;
     const { scopeText: _, ...body } = await reply(auth, state, user, parseScopes(url.searchParams.getAll("scope")), offline);
+    count(grantType, "granted");
     return Response.json(body, { headers: NO_STORE });
   });
 
@@ -36,6 +40,7 @@ export function registerTokenRoutes(router: RegistryRouter, ctx: Context): void 
     try {
       form = new URLSearchParams(new TextDecoder().decode(await readLimited(request as unknown as Request, 64 * 1024)));
     } catch {
+      count("unknown", "invalid");
       return oauthError(400, "invalid_request", "expected a form body of at most 64 KiB");
     }
     const state = await auth.state.current();
@@ -44,7 +49,10 @@ export function registerTokenRoutes(router: RegistryRouter, ctx: Context): void 
     let offline = false;
     if (grantType === "password") {
       user = form.get("username") ?? "";
-      if (!user || !(await auth.verifyPassword(state.users, user, form.get("password") ?? ""))) return oauthError(401, "invalid_grant", "incorrect username or password");
+      if (!user || !(await auth.verifyPassword(state.users, user, form.get("password") ?? ""))) {
+        count(grantType, "denied");
+        return oauthError(401, "invalid_grant", "incorrect username or password");
+      }
       offline = form.get("access_type") === "offline";
     } else if (grantType === "refresh_token") {
       try {
@@ -54,12 +62,15 @@ export function registerTokenRoutes(router: RegistryRouter, ctx: Context): void 
         user = refresh.sub;
       } catch (error) {
         if (!(error instanceof TokenError)) throw error;
+        count(grantType, "denied");
         return oauthError(401, "invalid_grant", "refresh token not valid: log in again");
       }
     } else {
+      count("unknown", "invalid");
       return oauthError(400, "unsupported_grant_type", "grant_type must be password or refresh_token");
     }
     const { scopeText, ...body } = await reply(auth, state, user, parseScopes([form.get("scope") ?? ""]), offline);
+    count(grantType, "granted");
     return Response.json({ ...body, scope: scopeText }, { headers: NO_STORE });
   });
 

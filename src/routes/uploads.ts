@@ -77,7 +77,7 @@ async function finishWithBody(ctx: Context, request: IRequest, state: UploadStat
   const chunk = chunkOf(request, state);
   const body = await nonEmptyBody(request as unknown as Request);
   const complete = body ? await appendToUpload(ctx, state, body, chunk) : state;
-  return finishUpload(ctx, complete, digest);
+  return finishUpload(ctx, complete, digest, request as unknown as Request);
 }
 
 /**
@@ -86,9 +86,12 @@ async function finishWithBody(ctx: Context, request: IRequest, state: UploadStat
  */
 async function tryMount(ctx: Context, request: IRequest, name: string, digest: Digest, from: string | null): Promise<Digest | null> {
   const grant = grantOf(request);
+  let fromName: string;
   if (from === null) {
     // Any repository the caller may pull, found cheaply (repository.ts, findLinkingRepository).
-    if ((await findLinkingRepository(ctx, digest, (source) => grant.mayPull(source))) === null) return null;
+    const found = await findLinkingRepository(ctx, digest, (source) => grant.mayPull(source));
+    if (found === null) return null;
+    fromName = found;
   } else {
     const source = decodeParam(from);
     try {
@@ -99,11 +102,14 @@ async function tryMount(ctx: Context, request: IRequest, name: string, digest: D
     // The before stage asked for pull on `from` as an optional scope; without it, a normal upload.
     if (!grant.granted("repository", source, "pull")) return null;
     if ((await statLinkedBlob(ctx, source, digest)) === null) return null;
+    fromName = source;
   }
   await linkBlob(ctx, name, digest);
   // A 201 promises the blob to this client's manifest PUT, as a HEAD 200 does (src/lifecycle).
   await touchBlob(ctx.store, digest);
   if (!(await survivesSweep(ctx.store, blobKey(digest)))) return null; // collected meanwhile: a normal upload
+  const size = (await ctx.store.head(blobKey(digest)))?.size ?? 0;
+  ctx.emit("onBlobMounted", { name, digest: digest.value, size, from: fromName }, request as unknown as Request);
   return digest;
 }
 

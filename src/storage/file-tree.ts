@@ -1,73 +1,16 @@
 import { concatStreams, streamOf } from "../streams.ts";
+import type { FileSystem } from "./file-system.ts";
 import { SortedDirectories } from "./sorted-dirs.ts";
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "./blob-store.ts";
-
-/**
- * The few file operations a FileTreeStore needs, supplied by each runtime (node:fs, Deno).
- * Methods report a missing path by rejecting with the runtime's own error; `isMissing`
- * tells those apart, so an implementation only translates calls and never maps errors.
- */
-export interface FileSystem {
-  /** `parts` joined with the platform's separator (no resolving, no validation). */
-  join(...parts: string[]): string;
-
-  /**
-   * Open the file at `path` and stream it (or `range` of it; the range is within the file
-   * and may be empty). `size` is the whole file's, taken from the open file, so a
-   * concurrent replace or delete cannot make size and bytes disagree.
-   */
-  openRead(path: string, range?: ByteRange): Promise<ObjectBody>;
-
-  /**
-   * Create the file `path` (a fresh temp name), write `body` into it and close it; resolves
-   * with the bytes written. If `body` or a write fails, rejects only once the file is
-   * closed (the caller then removes it).
-   */
-  writeFile(path: string, body: ReadableStream<Uint8Array>): Promise<number>;
-
-  /** Move the file `from` to `to`, atomically replacing any file at `to`. */
-  rename(from: string, to: string): Promise<void>;
-
-  /** Make the directory `path` and any missing parents; existing ones are fine. */
-  mkdirp(path: string): Promise<void>;
-
-  /** Set the file's modification time to now (a rename keeps the old one). */
-  touch(path: string): Promise<void>;
-
-  /** Remove the file `path`. */
-  remove(path: string): Promise<void>;
-
-  /** Remove the directory `path` only if it is empty; rejects if it is not (or is missing). */
-  removeEmptyDir(path: string): Promise<void>;
-
-  /** The entries of the directory `path`, in any order. */
-  readDir(path: string): Promise<FileEntry[]>;
-
-  /** Facts about `path`, following symlinks. */
-  stat(path: string): Promise<FileStat>;
-
-  /** True when `error` (from any method above) means `path`, or a directory in it, does not exist. */
-  isMissing(error: unknown): boolean;
-}
-
-export interface FileEntry {
-  name: string;
-  isFile: boolean;
-  isDirectory: boolean;
-}
-
-export interface FileStat {
-  size: number;
-  isFile: boolean;
-  /** Last modification, ms since the epoch; undefined where the platform cannot tell. */
-  mtimeMs?: number;
-}
 
 // Keys come from src/paths.ts; this is the last line of defence before the filesystem:
 // segments start with a letter, digit or "_", so "." and ".." can never appear.
 const KEY = /^[A-Za-z0-9_][A-Za-z0-9._:+=-]*(?:\/[A-Za-z0-9_][A-Za-z0-9._:+=-]*)*$/;
 const TEMP_DIR = ".tmp"; // cannot collide with a key: keys never start with "."
 const STALE_TEMP_MS = 60 * 60 * 1000;
+// Each lost attempt needs a concurrent delete to empty and prune that very directory inside
+// a window of two syscalls; 50 in a row does not happen outside a deliberate hammering test.
+const PUBLISH_ATTEMPTS = 50;
 
 /**
  * A BlobStore on a filesystem: one file per key under `root`, the same layout on every
@@ -84,7 +27,7 @@ export class FileTreeStore implements BlobStore {
     readonly root: string,
     private readonly fs: FileSystem,
   ) {
-    this.dirs = new SortedDirectories(fs);
+    this.dirs = new SortedDirectories(fs, root, [TEMP_DIR]);
   }
 
   async head(key: string): Promise<ObjectStat | null> {
@@ -136,7 +79,7 @@ export class FileTreeStore implements BlobStore {
     const keys: string[] = [];
     const startAfter = options.startAfter !== undefined && options.startAfter >= prefix ? options.startAfter : undefined;
     if (startAfter !== undefined && !startAfter.startsWith(prefix)) return { keys: [], truncated: false }; // past every key of the prefix
-    await this.walk(base, prefix.slice(cut + 1), startAfter, keys, limit + 1);
+    await this.dirs.collectKeys(base, prefix.slice(cut + 1), startAfter, keys, limit + 1);
     return { keys: keys.slice(0, limit), truncated: keys.length > limit };
   }
 
@@ -197,22 +140,25 @@ export class FileTreeStore implements BlobStore {
   }
 
   /**
-   * Rename the file `from` into place as the key `dest`, making parent directories; retried
-   * if a delete pruned them meanwhile. A missing `from` that is a caller's key (`sourceKey`)
-   * is that caller's NotFoundError.
+   * Rename the file `from` into place as the key `dest`, making parent directories. A delete
+   * elsewhere in the tree prunes directories it leaves empty, so a parent may vanish between
+   * our mkdir and our rename (or during the mkdir itself): that is retried, with a growing
+   * pause, until the rename lands. A missing `from` that is a caller's key (`sourceKey`) is
+   * that caller's NotFoundError.
    */
   private async publish(from: string, dest: string, sourceKey?: string): Promise<void> {
     const to = this.path(dest);
     const parent = this.fs.join(this.root, ...dest.split("/").slice(0, -1));
-    for (let attempt = 0; ; attempt++) {
-      await this.fs.mkdirp(parent);
+    for (let attempt = 1; ; attempt++) {
       try {
+        await this.fs.mkdirp(parent);
         return await this.fs.rename(from, to);
       } catch (error) {
         if (!this.fs.isMissing(error)) throw error;
         const sourceGone = !(await this.fs.stat(from).catch(this.ifMissing(null)));
         if (sourceGone && sourceKey !== undefined) throw new NotFoundError(sourceKey);
-        if (sourceGone || attempt >= 2) throw error;
+        if (sourceGone || attempt >= PUBLISH_ATTEMPTS) throw error;
+        if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt)); // step out of a pruning burst
       }
     }
   }
@@ -234,40 +180,5 @@ export class FileTreeStore implements BlobStore {
       if (this.fs.isMissing(error)) return fallback;
       throw error;
     };
-  }
-
-  /**
-   * Keys under `dir` whose next segment starts with `leaf` and that sort after `startAfter`,
-   * in key order, into `into` until it holds `want`. A directory `d` holds keys `d/...`, so
-   * it sorts as `d/` among its siblings.
-   */
-  private async walk(dir: string[], leaf: string, startAfter: string | undefined, into: string[], want: number): Promise<void> {
-    const here = dir.length === 0 ? "" : `${dir.join("/")}/`;
-    const entries = (await this.dirs.entries(this.fs.join(this.root, ...dir))).filter((entry) => !(dir.length === 0 && entry.name === TEMP_DIR));
-    // Skip to the first entry whose keys can come after startAfter (binary search on sort keys).
-    let index = 0;
-    if (startAfter !== undefined && startAfter.startsWith(here)) {
-      const rest = startAfter.slice(here.length);
-      let low = 0;
-      let high = entries.length;
-      while (low < high) {
-        const mid = (low + high) >> 1;
-        const entry = entries[mid]!;
-        // Entirely at or before startAfter: a file not after it, a directory whose keys all sort before it.
-        const before = entry.sortKey <= rest && !(entry.isDirectory && rest.startsWith(entry.sortKey));
-        if (before) low = mid + 1;
-        else high = mid;
-      }
-      index = low;
-    }
-    for (; index < entries.length && into.length < want; index++) {
-      const entry = entries[index]!;
-      if (!entry.name.startsWith(leaf)) {
-        if (entry.sortKey > leaf) break; // past the names that start with leaf: they are contiguous
-        continue;
-      }
-      if (entry.isDirectory) await this.walk([...dir, entry.name], "", startAfter, into, want);
-      else if (startAfter === undefined || here + entry.name > startAfter) into.push(here + entry.name);
-    }
   }
 }

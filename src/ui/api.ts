@@ -3,7 +3,7 @@
  * tag counts, and what the caller may do. Read-only (deletes go through DELETE /v2/...),
  * paginated, and authorized like /v2/ from the route table: the list needs the catalog and
  * shows what the caller may pull; the others need pull on the repository and ask for delete
- * as an optional scope, which is what `canDelete` reports (see README "Web UI").
+ * as an optional scope, which is what `canDelete` reports (see docs/web-ui.md).
  *
  *   GET /api/ui/repositories?q=&n=&last=                       repositories the caller may pull
  *   GET /api/ui/repositories/<name>/tags?n=&last=|offset=&sort=name|date

@@ -3,6 +3,7 @@
  * pulls), its platforms, when its image was created. Read from the stored manifest and
  * config; every read is bounded (manifests by the PUT limit, configs by CONFIG_LIMIT).
  */
+import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 import type { Context } from "../context.ts";
 import { parseDigest } from "../digest.ts";
 import { isIndexType } from "../media-types.ts";
@@ -102,14 +103,9 @@ function factsOf(config: Json | null): ConfigFacts {
 
 const sum = (layers: Map<string, number>) => [...layers.values()].reduce((total, size) => total + size, 0);
 
-/** Config facts by config digest (immutable content, so a cache that is never wrong). */
-export class ConfigFactsCache {
-  private readonly entries = new Map<string, ConfigFacts>();
-  get(digest: string): ConfigFacts | undefined {
-    return this.entries.get(digest);
-  }
-  set(digest: string, created: ConfigFacts): void {
-    if (this.entries.size >= 50_000) this.entries.clear();
-    this.entries.set(digest, created);
+/** Config facts by config digest (immutable content, so a cache that is never wrong); 4 MiB. */
+export class ConfigFactsCache extends BoundedCache<ConfigFacts> {
+  constructor() {
+    super(4 * 1024 * 1024, (digest, facts) => stringBytes(digest) + 96 + JSON.stringify(facts).length);
   }
 }

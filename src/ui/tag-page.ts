@@ -3,6 +3,7 @@
  * (`last`), reading only the page; by date it must read every tag's link to order them
  * (one small object per tag), then pages by `offset`.
  */
+import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 import type { Context } from "../context.ts";
 import { tagFromKey, tagKey, tagsPrefix } from "../paths.ts";
 import { readRepositoryPushedAt, readText } from "../repository.ts";
@@ -96,7 +97,11 @@ function firstAfter(keys: string[], key: string): number {
  */
 export class DateOrderCache {
   // The promise, so a request arriving while the order is being read waits for that read.
-  private readonly entries = new Map<string, { pushedAt: string; keys: string[]; links: Promise<Link[]> }>();
+  // Bounded by the keys it holds (the links read from them are of the same order): 16 MiB.
+  private readonly entries = new BoundedCache<{ pushedAt: string; keys: string[]; links: Promise<Link[]> }>(
+    16 * 1024 * 1024,
+    (name, entry) => stringBytes(name) + entry.keys.reduce((sum, key) => sum + 2 * stringBytes(key) + 160, 0),
+  );
 
   async sorted(ctx: Context, name: string, keys: string[], read: () => Promise<Link[]>): Promise<Link[]> {
     if (keys.length < BIG) return read();
@@ -105,9 +110,7 @@ export class DateOrderCache {
     if (pushedAt !== null && hit && hit.pushedAt === pushedAt && sameKeys(hit.keys, keys)) return hit.links;
     const links = read();
     if (pushedAt === null) return links; // data from before push dates: nothing to check against
-    this.entries.delete(name);
     this.entries.set(name, { pushedAt, keys, links });
-    if (this.entries.size > 16) this.entries.delete(this.entries.keys().next().value!);
     links.catch(() => this.entries.get(name)?.links === links && this.entries.delete(name));
     return links;
   }

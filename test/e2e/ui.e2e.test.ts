@@ -3,8 +3,9 @@
 // HTTP API (a two-platform index, an image with a signature referrer), browsing to the tag,
 // platforms, layers and the referrer, copying the pull command, deleting a tag through the
 // confirmation dialog and seeing it gone from the API; sign-in; a read-only user gets no
-// delete button and a direct delete is denied. On Node it also takes the README screenshots
-// (docs/ui/) and times the repository page with 10,000 tags.
+// delete button and a direct delete is denied. On Node it also takes the README's screenshots
+// (into a temp folder; with BERTH_UI_SCREENSHOTS=1 into docs/ui/, to refresh them) and times
+// the repository page with 10,000 tags.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,8 @@ import { readBytes } from '../../src/streams.ts';
 // otherwise each need that CA. Each test file runs in its own process, so this does not leak.
 process.env.BERTH_E2E_WORKER_PROTOCOL ??= 'http';
 const RUNTIMES = (process.env.BERTH_UI_RUNTIMES ?? process.env.BERTH_E2E_RUNTIME ?? 'node,deno,worker').split(',').filter((r) => r && r !== 'distribution');
-const DOCS = fileURLToPath(new URL('../../docs/ui/', import.meta.url));
+// A test run must not rewrite tracked files; refreshing the README's pictures is asked for.
+const DOCS = process.env.BERTH_UI_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/ui/', import.meta.url)) : tempDir('ui-screenshots') + '/';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM && !REQUIRE_CLIENTS) console.warn(`[e2e] SKIP: ${CHROMIUM} not installed (set REQUIRE_CLIENTS=1 to fail instead)`);
 

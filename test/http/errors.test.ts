@@ -221,7 +221,7 @@ describeTargets("errors", (kind, caps) => {
   // TRACE is no registry operation, and Node's Request cannot even carry it: 405 UNSUPPORTED
   // through the one serializer on every runtime. node:http's parser (Node, and Deno, which
   // serves through it) answers 400 and workerd 501 to TRACK before Berth runs; CONNECT reaches
-  // none of them as a request (README, "Strict answers").
+  // none of them as a request (docs/api-coverage.md, "Strict answers").
   for (const [method, path] of [["TRACE", "/v2/"], ["TRACE", "/v2/a/manifests/latest"], ["TRACE", "/nope"]] as const) {
     it.skipIf(!caps.socket)(`${method} ${path} over a raw socket -> 405 UNSUPPORTED with an OCI error body`, async () => {
       const res = await rawRequest(target().baseUrl!, method, path);

@@ -130,5 +130,5 @@ describeTargets("online garbage collection under load", (kind) => {
     expect(counts.pushed).toBeGreaterThan(10);
     expect(counts.deleted).toBeGreaterThan(0);
     expect(counts.collectedBlobs).toBeGreaterThan(0); // the deletes made garbage, and it went
-  }, LOAD_MS + 60_000);
+  }, LOAD_MS + 180_000); // a hang guard: on two processes over s3rver a collection takes seconds and grows with the bucket
 }, ["gc"]);

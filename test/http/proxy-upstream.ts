@@ -48,7 +48,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
   let port = 0;
 
   const front: Registry = {
-    proxyCounters: () => undefined,
+    gcObserver: inner.gcObserver,
     reload: async () => {},
     async fetch(request) {
       const url = new URL(request.url);

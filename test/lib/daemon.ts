@@ -152,3 +152,16 @@ export function descendants(pid: number): number[] {
   }
   return out;
 }
+
+/** Run a command to its end; its stdout, or a rejection with its output when it fails. */
+export function runToEnd(bin: string, args: string[], { cwd, env }: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => void (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => void (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${bin} ${args.join(" ")}: exit ${code}\n${stdout}${stderr}`))));
+  });
+}

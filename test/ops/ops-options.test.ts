@@ -33,6 +33,9 @@ describe("operations options", () => {
     expect(() => config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      retries: 3\n")).toThrow(/webhooks.endpoints\[0\]: unknown key retries/);
     expect(() => config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      events: [push, tag]\n")).toThrow(/unknown event "tag"/);
     expect(() => config([], "webhooks:\n  endpoints:\n    - headers: {}\n")).toThrow(ConfigError);
+    const ignoring = await registryOptionsFrom(config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      ignoredMediaTypes: [application/octet-stream]\n"), { store: new MemoryStore(), readText: async () => "" });
+    expect(ignoring.webhooks![0]!.ignoredMediaTypes).toEqual(["application/octet-stream"]);
+    expect(() => config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      ignoredMediaTypes: [blobs]\n")).toThrow(/ignoredMediaTypes: "blobs" is not a media type/);
   });
 
   it("--tls-cert without --tls-key stops the start", async () => {

@@ -1,7 +1,7 @@
 /**
  * Webhooks on the real servers: a receiver gets exactly one event per manifest push and
- * delete, in order, in distribution's envelope, signed when a secret is set; pulls only when
- * asked; a receiver failing twice gets the event on the third attempt; a receiver that never
+ * delete, in order, in distribution's envelope, signed when a secret is set; one per blob
+ * push, mount, pull and delete, with the blob media type; pulls only when asked; a receiver failing twice gets the event on the third attempt; a receiver that never
  * answers does not slow pushes down, and its bounded queue drops with a warning.
  */
 import { createHmac } from "node:crypto";
@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { targetKinds, type Target } from "../targets/index.ts";
 import { startWorker } from "../workers/bundle.ts";
-import { MT, pushImage, uniqueName } from "../http/helpers.ts";
+import { MT, pushBlobInOnePatch, pushImage, randomBytes, sha256, uniqueName } from "../http/helpers.ts";
 import { startProcessServer, until } from "./process-server.ts";
 import { startReceiver, type Receiver } from "./webhook-receiver.ts";
 
@@ -43,7 +43,8 @@ for (const kind of targetKinds().filter((k) => k !== "in-process")) {
 
     it("PUT and DELETE /v2/<name>/manifests/<ref> -> exactly one signed event each, in order; no pull event unless asked", async () => {
       const receiver = await startReceiver();
-      const target = await startConfigured(kind, join(workDir, "order"), `webhooks:\n  endpoints:\n    - url: ${receiver.url}\n      secret: ${SECRET}\n      headers: { X-Team: registry }\n`);
+      // Manifest events only here (blob events have their own test below).
+      const target = await startConfigured(kind, join(workDir, "order"), `webhooks:\n  endpoints:\n    - url: ${receiver.url}\n      secret: ${SECRET}\n      headers: { X-Team: registry }\n      ignoredMediaTypes: [application/octet-stream]\n`);
       try {
         const name = uniqueName("hooks");
         const first = await pushImage(target, name, "v1");
@@ -78,9 +79,58 @@ for (const kind of targetKinds().filter((k) => k !== "in-process")) {
       }
     }, 90_000);
 
+    it("blob events: push on upload completion (monolithic and chunked), mount from another repository, pull when asked, delete; one each, in order", async () => {
+      const receiver = await startReceiver();
+      const target = await startConfigured(kind, join(workDir, "blobs"), `webhooks:\n  endpoints:\n    - url: ${receiver.url}\n      events: [push, pull, delete]\n      ignoredMediaTypes: [application/vnd.oci.image.manifest.v1+json]\n`);
+      try {
+        const name = uniqueName("blobhooks");
+        const other = uniqueName("blobhooks-to");
+        const image = await pushImage(target, name, "v1"); // config, then the layer: two pushes
+        const chunked = randomBytes(300);
+        await pushBlobInOnePatch(target, name, chunked);
+        const layer = image.layers[0]!;
+        const mounted = await target.fetch(`/v2/${other}/blobs/uploads/?mount=${layer.digest}&from=${name}`, { method: "POST" });
+        expect(mounted.status).toBe(201);
+        const pulled = await target.fetch(`/v2/${other}/blobs/${layer.digest}`);
+        expect(pulled.status).toBe(200);
+        await pulled.arrayBuffer();
+        expect((await target.fetch(`/v2/${other}/blobs/${layer.digest}`, { method: "HEAD" })).status).toBe(200); // HEAD is no pull
+        const deleted = await target.fetch(`/v2/${other}/blobs/${layer.digest}`, { method: "DELETE" });
+        expect(deleted.status).toBe(202);
+        await until(() => receiver.accepted().length >= 6);
+        await new Promise((r) => setTimeout(r, 300)); // nothing more arrives
+        const got = events(receiver).map((e) => {
+          expect(e.events.length).toBe(1);
+          return e.events[0]!;
+        });
+        const chunkedDigest = sha256(chunked);
+        expect(got.map((e) => [e.action, e.target.repository, e.target.digest])).toEqual([
+          ["push", name, image.config.digest],
+          ["push", name, layer.digest],
+          ["push", name, chunkedDigest],
+          ["mount", other, layer.digest],
+          ["pull", other, layer.digest],
+          ["delete", other, layer.digest],
+        ]);
+        const sizes = [image.config.size, layer.size, chunked.byteLength, layer.size, layer.size, layer.size];
+        got.forEach((e, i) => {
+          expect(e.target).toMatchObject({ mediaType: "application/octet-stream", size: sizes[i], length: sizes[i] });
+          expect(e.target.url).toBe(`${target.baseUrl}/v2/${e.target.repository}/blobs/${e.target.digest}`);
+          expect(e.target.tag).toBeUndefined();
+          expect(e.request.id).toMatch(/^[0-9a-f-]{36}$/);
+        });
+        expect(got.map((e) => e.request.method)).toEqual(["PUT", "PUT", "PUT", "POST", "GET", "DELETE"]);
+        expect(got[3]!.target.fromRepository).toBe(name);
+        expect(got.filter((e) => e.target.fromRepository !== undefined).length).toBe(1);
+      } finally {
+        await target.close();
+        await receiver.close();
+      }
+    }, 90_000);
+
     it("a receiver that fails twice gets the event on the third attempt, once", async () => {
       const receiver = await startReceiver({ failFirst: 2 });
-      const target = await startConfigured(kind, join(workDir, "retry"), `webhooks:\n  endpoints:\n    - url: ${receiver.url}\n      events: [push, pull]\n      backoff: 50ms\n      attempts: 4\n`);
+      const target = await startConfigured(kind, join(workDir, "retry"), `webhooks:\n  endpoints:\n    - url: ${receiver.url}\n      events: [push, pull]\n      ignoredMediaTypes: [application/octet-stream]\n      backoff: 50ms\n      attempts: 4\n`);
       try {
         const name = uniqueName("retry");
         const image = await pushImage(target, name, "v1");

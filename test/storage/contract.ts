@@ -311,6 +311,23 @@ export function describeBlobStoreContract(
         await store.put("p/q/r/s", text("deeper"));
         expect(fingerprint(await value("p/q/r/s"))).toBe(fingerprint(text("deeper")));
       });
+      it("puts racing deletes in the same directories all succeed (a delete's tidying never fails a put)", async () => {
+        // A filesystem store prunes the directories a delete leaves empty; a put in flight into
+        // that directory must still land (garbage collection deletes while clients push).
+        const keys = ["race/a/x/data", "race/a/y/data", "race/b/x/data"];
+        const pick = (i: number) => keys[i % keys.length]!;
+        const failures: string[] = [];
+        const loop = (n: number, step: (i: number) => Promise<unknown>) => (async () => {
+          for (let i = 0; i < 30; i++) await step(n + i).catch((error: Error) => failures.push(error.message));
+        })();
+        await Promise.all([
+          ...Array.from({ length: 6 }, (_, n) => loop(n, (i) => store.put(pick(i), text(`v${i}`)))),
+          ...Array.from({ length: 6 }, (_, n) => loop(n, (i) => store.delete(pick(i + 1)))),
+        ]);
+        expect(failures).toEqual([]);
+        for (const key of keys) await store.put(key, text(key));
+        for (const key of keys) expect(await value(key)).toEqual(text(key));
+      });
     });
 
     describe("concat", () => {

@@ -3,13 +3,12 @@
  * with least-privilege permissions) in a child process with a temporary --root, configured
  * through its command-line flags and spoken to with real fetch over a socket.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { authLaunch } from "./auth-args.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berthServeCommand, LISTENING, REPO_ROOT, type BerthRuntime } from "../lib/berth-command.ts";
-import { startDaemon } from "../lib/daemon.ts";
+import { runToEnd, startDaemon } from "../lib/daemon.ts";
 import { socketTarget, type Target, type TargetOptions } from "./index.ts";
 import { lifecycleArgs } from "./lifecycle-args.ts";
 
@@ -56,24 +55,11 @@ export async function createCliTarget(runtime: BerthRuntime, options: TargetOpti
         const extraArgs = [...config.args, ...(command === "gc" ? lifecycle.gc : []), ...flags];
         const expiry = command === "gc" ? options.uploadExpiryMs : undefined; // gc purges sessions idle past it
         const run = berthServeCommand(runtime, { root: rootDir, command, extraArgs, readable: config.files, uploadExpiryMs: expiry });
-        return runToEnd(run.cmd, run.args, { ...run.env, ...auth.env });
+        return runToEnd(run.cmd, run.args, { cwd: REPO_ROOT, env: { ...run.env, ...auth.env } });
       },
     };
   } catch (error) {
     await close();
     throw new Error(`${runtime} target: ${error instanceof Error ? error.message : error}`);
   }
-}
-
-/** Run a command to its end; its stdout, or a rejection with its output when it fails. */
-function runToEnd(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => void (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => void (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${bin} ${args.join(" ")}: exit ${code}\n${stdout}${stderr}`))));
-  });
 }

@@ -1,5 +1,5 @@
 /** The registry core called directly: createRegistry + MemoryStore, no socket. */
-import { createRegistry, MemoryStore, parseArgv, resolveConfig, runLifecycleCommand } from "../../src/index.ts";
+import { createRegistry, gcOptionsFrom, MemoryStore, parseArgv, resolveConfig, runLifecycleCommand, startGcSchedule } from "../../src/index.ts";
 import { checkUpstreams } from "../../src/proxy/upstreams.ts";
 import type { Target, TargetOptions } from "./index.ts";
 import { lifecycleArgs } from "./lifecycle-args.ts";
@@ -19,6 +19,10 @@ export async function createInProcessTarget(options: TargetOptions): Promise<Tar
   const read = (which: "htpasswd" | "policy") => (files[which] === undefined ? undefined : async () => files[which]!);
   const auth = options.auth?.htpasswd === undefined ? options.auth : { ...options.auth, reload: { htpasswd: read("htpasswd"), policy: read("policy"), intervalMs: options.auth.reload?.intervalMs } };
   const registry = createRegistry({ store, ...registryOptions, auth, deletes: !lifecycle?.noDelete, proxy });
+  // lifecycle.interval: the schedule `serve --gc-interval` runs, reporting to this registry's metrics.
+  const file = args.configText ? { text: args.configText, name: "config.json" } : undefined;
+  const served = resolveConfig({ flags: parseArgv(["serve", ...args.serve]).flags, file });
+  const schedule = served.gc.interval > 0 ? startGcSchedule(store, gcOptionsFrom(served), served.gc.interval, () => {}, registry.gcObserver) : undefined;
   return {
     name: "in-process",
     async writeAuthFile(which, text) {
@@ -36,11 +40,12 @@ export async function createInProcessTarget(options: TargetOptions): Promise<Tar
     },
     async lifecycle(command, flags = []) {
       const parsed = parseArgv([command, ...(command === "gc" ? args.gc : []), ...flags]);
-      const file = args.configText ? { text: args.configText, name: "config.json" } : undefined;
       const config = resolveConfig({ flags: parsed.flags, file });
       if (options.uploadExpiryMs !== undefined) config.uploads.expiry = options.uploadExpiryMs;
       return runLifecycleCommand(command, store, config);
     },
-    async close() {},
+    async close() {
+      await schedule?.stop();
+    },
   };
 }

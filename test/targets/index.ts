@@ -91,7 +91,7 @@ export interface Capabilities {
   forgedContentLength: boolean;
   /** Listens on a socket: raw HTTP, client disconnects, un-normalized paths. */
   socket: boolean;
-  /** `lifecycle()` runs gc/du on the target's storage (the CLI, the Cron handler or the library); not yet on the s3 pairs. */
+  /** `lifecycle()` runs gc/du on the target's storage (the CLI, the Cron handler or the library). */
   gc: boolean;
   /** One process answers every request (per-process work such as "the upstream is asked once" is countable). */
   oneProcess: boolean;
@@ -108,117 +108,59 @@ interface TargetKind {
   create(options: TargetOptions): Promise<Target>;
 }
 
+/** What `berth serve` in a process of its own offers (the node, deno and s3 kinds start from it). */
+const SERVE_PROCESS: Capabilities = {
+  htpasswd: true,
+  authOptions: true,
+  authReload: true,
+  customAuthorizer: false,
+  hooks: false,
+  limits: true,
+  forgedContentLength: false,
+  socket: true,
+  oneProcess: true,
+  gc: true,
+  lifecycleCli: true,
+  uiOptions: true,
+};
+
+/** Two processes on one bucket: auth files are read at start only (no reload), and each process counts its own work. */
+const TWO_PROCESSES: Capabilities = { ...SERVE_PROCESS, authReload: false, oneProcess: false };
+
 export const TARGET_KINDS: Record<string, TargetKind> = {
   "in-process": {
     default: true,
-    capabilities: {
-      htpasswd: true,
-      authOptions: true,
-      authReload: true,
-      customAuthorizer: true,
-      hooks: true,
-      limits: true,
-      forgedContentLength: true,
-      socket: false,
-      oneProcess: true,
-      gc: true,
-      lifecycleCli: true,
-      uiOptions: true,
-    },
+    capabilities: { ...SERVE_PROCESS, customAuthorizer: true, hooks: true, forgedContentLength: true, socket: false },
     create: async (options) => (await import("./in-process.ts")).createInProcessTarget(options),
   },
   node: {
     default: true,
-    capabilities: {
-      htpasswd: true,
-      authOptions: true,
-      authReload: true,
-      customAuthorizer: false,
-      hooks: false,
-      limits: true,
-      forgedContentLength: false,
-      socket: true,
-      oneProcess: true,
-      gc: true,
-      lifecycleCli: true,
-      uiOptions: true,
-    },
+    capabilities: SERVE_PROCESS,
     create: async (options) => (await import("./cli.ts")).createCliTarget("node", options),
   },
   // runtimes/deno/main.ts under `deno run` with least-privilege permissions; default when deno is installed.
   deno: {
     default: denoBinary() !== null,
-    capabilities: {
-      htpasswd: true,
-      authOptions: true,
-      authReload: true,
-      customAuthorizer: false,
-      hooks: false,
-      limits: true,
-      forgedContentLength: false,
-      socket: true,
-      oneProcess: true,
-      gc: true,
-      lifecycleCli: true,
-      uiOptions: true,
-    },
+    capabilities: SERVE_PROCESS,
     create: async (options) => (await import("./cli.ts")).createCliTarget("deno", options),
   },
   // Two `berth serve` processes on one bucket of a real S3 server (s3rver); requests alternate between them.
   s3: {
     default: false,
-    capabilities: {
-      htpasswd: true,
-      authOptions: true,
-      authReload: false,
-      customAuthorizer: false,
-      hooks: false,
-      limits: false,
-      forgedContentLength: false,
-      socket: true,
-      oneProcess: false,
-      gc: false,
-      uiOptions: true,
-      lifecycleCli: false,
-    },
+    capabilities: TWO_PROCESSES,
     create: async (options) => (await import("./s3.ts")).createS3Target(options),
   },
   // The same with the second process on Deno: Node and Deno sharing one bucket.
   "s3-deno": {
     default: false,
-    capabilities: {
-      htpasswd: true,
-      authOptions: true,
-      authReload: false,
-      customAuthorizer: false,
-      hooks: false,
-      limits: false,
-      forgedContentLength: false,
-      socket: true,
-      oneProcess: false,
-      gc: false,
-      uiOptions: true,
-      lifecycleCli: false,
-    },
+    capabilities: TWO_PROCESSES,
     create: async (options) => (await import("./s3.ts")).createS3Target(options, "deno"),
   },
   // runtimes/cloudflare in real workerd (Miniflare) with a local R2 bucket; config through vars.
+  // Secrets cannot change under a running Worker, and it collects only on its Cron Trigger.
   worker: {
     default: true,
-    capabilities: {
-      htpasswd: true,
-      authOptions: true,
-      authReload: false,
-      customAuthorizer: false,
-      hooks: false,
-      limits: true,
-      forgedContentLength: false,
-      socket: true,
-      oneProcess: true,
-      gc: true,
-      lifecycleCli: false,
-      uiOptions: false,
-    },
+    capabilities: { ...SERVE_PROCESS, authReload: false, lifecycleCli: false, uiOptions: false },
     create: async (options) => (await import("./worker.ts")).createWorkerTarget(options),
   },
 };

@@ -4,14 +4,15 @@
  * between the two, so the POST, PATCHes and PUT of one upload land on different processes,
  * and what one process pushed is read through the other.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { S3RVER_CREDENTIALS, startS3rver } from "../storage/s3rver.ts";
 import { authLaunch } from "./auth-args.ts";
 import { DENO_CONFIG, denoBinary, LISTENING } from "../lib/berth-command.ts";
-import { startDaemon } from "../lib/daemon.ts";
+import { runToEnd, startDaemon } from "../lib/daemon.ts";
+import { lifecycleArgs } from "./lifecycle-args.ts";
 import type { Target, TargetOptions } from "./index.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -23,7 +24,16 @@ const BUCKET = "berth-target";
 export async function createS3Target(options: TargetOptions, second: "node" | "deno" = "node"): Promise<Target & { urls: string[] }> {
   const s3 = await startS3rver([BUCKET]);
   const workDir = await mkdtemp(join(tmpdir(), "berth-s3-target-"));
-  const serve = ["serve", "--s3-bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--s3-prefix", "registry", "--host", "127.0.0.1", "--port", "0"];
+  const storage = ["--s3-bucket", BUCKET, "--s3-endpoint", s3.endpoint, "--s3-prefix", "registry"];
+  const lifecycle = lifecycleArgs(options.lifecycle);
+  const configFile = lifecycle.configText ? join(workDir, "config.json") : undefined;
+  if (configFile) await writeFile(configFile, lifecycle.configText!);
+  const config = configFile ? ["--config", configFile] : [];
+  const limits = [
+    ...(options.uploadExpiryMs !== undefined ? ["--upload-expiry", `${options.uploadExpiryMs / 1000}s`] : []),
+  ];
+  const serve = ["serve", ...storage, "--host", "127.0.0.1", "--port", "0", ...config, ...limits, ...lifecycle.serve];
+  if (options.maxManifestBytes !== undefined) serve.push("--max-manifest-size", String(options.maxManifestBytes));
   const auth = await authLaunch(options.auth, workDir);
   serve.push(...auth.args);
   if (options.ui === false) serve.push("--no-ui");
@@ -31,7 +41,7 @@ export async function createS3Target(options: TargetOptions, second: "node" | "d
   for (const upstream of options.upstreams ?? []) serve.push("--upstream", upstream);
   if (options.upstreamTagTtlSeconds !== undefined) serve.push("--upstream-tag-ttl", `${options.upstreamTagTtlSeconds}s`);
   const upstreamHosts = (options.upstreams ?? []).map((u) => new URL(u.replace(/^[^/=]+=/, "")).host);
-  const readable = auth.files;
+  const readable = [...auth.files, ...(configFile ? [configFile] : [])];
   const env = { ...process.env, ...auth.env, NO_COLOR: "1", AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey };
   const spawnNode = () => startDaemon(process.execPath, [BIN, ...serve], { cwd: REPO_ROOT, env });
   const spawnDeno = () => {
@@ -65,6 +75,8 @@ export async function createS3Target(options: TargetOptions, second: "node" | "d
       return fetch(base + path, { redirect: "manual", ...init, ...(streaming ? { duplex: "half" } : {}) } as RequestInit);
     },
     close,
-    lifecycle: () => Promise.reject(new Error("s3 target: no lifecycle command")),
+    // `berth gc` / `berth du` on Node in a process of its own, on the bucket both servers serve.
+    lifecycle: (command, flags = []) =>
+      runToEnd(process.execPath, [BIN, command, ...storage, ...config, ...(command === "gc" ? [...lifecycle.gc, ...limits] : []), ...flags], { cwd: REPO_ROOT, env }),
   };
 }

@@ -15,6 +15,7 @@ const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 // wrangler.toml is the one source of the compatibility settings tests run with.
 const WRANGLER_TOML = readFileSync(join(REPO_ROOT, "wrangler.toml"), "utf8");
 const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(WRANGLER_TOML)![1]!;
+const COMPATIBILITY_FLAGS = [.../^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(WRANGLER_TOML)![1]!.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
 
 const bundles = new Map<string, Promise<string>>();
 
@@ -54,7 +55,7 @@ export interface RunningWorker {
  * Run a bundled Worker in workerd with an R2 bucket bound as BUCKET (in memory unless
  * `persistTo`; none with `withBucket` false: a store whose every call fails).
  */
-export async function startWorker(entry: string, bindings: Record<string, string> = {}, persistTo?: string, withBucket = true): Promise<RunningWorker> {
+export async function startWorker(entry: string, bindings: Record<string, string> = {}, persistTo?: string, withBucket = true, onOutput?: (line: string) => void): Promise<RunningWorker> {
   process.env.WRANGLER_SEND_METRICS ??= "false";
   const scriptPath = await bundleWorker(entry);
   const miniflare = new Miniflare({
@@ -62,7 +63,21 @@ export async function startWorker(entry: string, bindings: Record<string, string
     modules: true,
     modulesRoot: dirname(scriptPath),
     compatibilityDate: COMPATIBILITY_DATE,
-    compatibilityFlags: ["nodejs_compat"],
+    compatibilityFlags: COMPATIBILITY_FLAGS,
+    // What the Worker prints (console.log/error), line by line, for tests that read its logs.
+    ...(onOutput && {
+      handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
+        for (const stream of [stdout, stderr]) {
+          let rest = "";
+          stream.setEncoding("utf8");
+          stream.on("data", (chunk: string) => {
+            const lines = (rest + chunk).split("\n");
+            rest = lines.pop()!;
+            for (const line of lines) onOutput(line);
+          });
+        }
+      },
+    }),
     r2Buckets: withBucket ? ["BUCKET"] : [],
     r2Persist: persistTo ?? false,
     bindings,
