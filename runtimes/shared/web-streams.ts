@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { countBodyBytes } from "./young-garbage.ts";
+import { countBodyBytes, countOpenBodies } from "./young-garbage.ts";
 
 const HIGH_WATER_MARK = 256 * 1024;
 
@@ -16,6 +16,8 @@ export function readableToWeb(readable: Readable, counter?: { bytes: number }): 
     {
       start(controller) {
         readable.pause();
+        countOpenBodies(1);
+        readable.once("close", () => countOpenBodies(-1));
         onData = (chunk: Buffer) => {
           if (counter) counter.bytes += chunk.byteLength;
           countBodyBytes(chunk.byteLength);

@@ -25,9 +25,18 @@ let idleTimer: ReturnType<typeof setTimeout> | undefined;
  * only in new contexts (globalThis is untouched). Where that is not possible, this does nothing.
  */
 export function countBodyBytes(bytes: number): void {
-  if ((received += bytes) < SCAVENGE_EVERY_BYTES) return;
+  // Per body being read: with 16 uploads at once, a scavenge every 4 MiB in all found 16 queues
+  // of live chunks each time, and 16 concurrent pushes ran ~30% slower than without.
+  if ((received += bytes) < SCAVENGE_EVERY_BYTES * Math.max(1, openBodies)) return;
   received = 0;
   collect()?.({ type: "minor" });
+}
+
+let openBodies = 0;
+
+/** A request body started (+1) or ended (-1) being read; see countBodyBytes. */
+export function countOpenBodies(change: 1 | -1): void {
+  openBodies += change;
 }
 
 /**
