@@ -18,7 +18,7 @@ const { values: args, positionals } = parseArgs({
 const TICK = 100; // clock ticks per second (getconf CLK_TCK)
 const cpu = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK };
+  return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK, faults: Number(f[7]) };
 };
 const tmp = mkdtempSync(path.join(tmpdir(), "berth-abcpu-"));
 const kind = SERVER_KINDS.find((k) => k.name === "berth-node")!;
@@ -41,7 +41,7 @@ try {
         const ms = performance.now() - t0;
         const b = cpu(s.pid);
         const gib = (n * size) / GiB;
-        console.log(`${style} x${n} ${dir}: ${((n * size) / 1e6 / (ms / 1000)).toFixed(0)} MB/s wall; CPU-s per GiB user ${((b.user - a.user) / gib).toFixed(2)} sys ${((b.sys - a.sys) / gib).toFixed(2)}`);
+        console.log(`${style} x${n} ${dir}: ${((n * size) / 1e6 / (ms / 1000)).toFixed(0)} MB/s wall; CPU-s per GiB user ${((b.user - a.user) / gib).toFixed(2)} sys ${((b.sys - a.sys) / gib).toFixed(2)}; minor page faults per GiB ${((b.faults - a.faults) / gib).toFixed(0)}`);
       }
     }
   }
