@@ -20,11 +20,11 @@ import { type Context, type Figures, measurePushRss, type Sizes, warmUp, WORKLOA
 
 const FULL: Sizes = {
   block: 64 * MiB, push: 1 * GiB, range: 100 * MiB, manifestSeconds: 10, connections: 32,
-  concurrentPushes: 16, concurrentBlob: 64 * MiB, rss: [1 * GiB, 4 * GiB], skopeo: 256 * MiB, runs: 3,
+  concurrentPushes: 16, concurrentBlob: 64 * MiB, rss: [1 * GiB, 4 * GiB], skopeo: 256 * MiB, runs: 3, mixedSeconds: 60, mixedClients: 8,
 };
 const QUICK: Sizes = {
   block: 8 * MiB, push: 32 * MiB, range: 8 * MiB, manifestSeconds: 1, connections: 32,
-  concurrentPushes: 16, concurrentBlob: 2 * MiB, rss: [16 * MiB, 64 * MiB], skopeo: 8 * MiB, runs: 2,
+  concurrentPushes: 16, concurrentBlob: 2 * MiB, rss: [16 * MiB, 64 * MiB], skopeo: 8 * MiB, runs: 2, mixedSeconds: 5, mixedClients: 8,
 };
 
 const { values: args } = parseArgs({
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     "cpu-prof": { type: "boolean", default: false },
     priority: { type: "string" },
     "size-mib": { type: "string" },
+    "mixed-seconds": { type: "string" },
   },
 });
 
@@ -46,8 +47,9 @@ const mode = args.quick ? "quick" : "full";
 const sizes: Sizes = { ...(args.quick ? QUICK : FULL) };
 if (args.runs) sizes.runs = Math.max(1, Number(args.runs));
 if (args["size-mib"]) sizes.push = Number(args["size-mib"]) * MiB;
+if (args["mixed-seconds"]) sizes.mixedSeconds = Number(args["mixed-seconds"]);
 sizes.range = Math.min(sizes.range, sizes.push / 2);
-const wanted = args.workloads?.split(",") ?? ["1", "2", "3", "4", "5", "6", "7"];
+const wanted = args.workloads?.split(",") ?? ["1", "2", "3", "4", "5", "6", "7", "8"];
 const cores = availableParallelism();
 const log = (s: string) => process.stdout.write(s + "\n");
 
@@ -164,6 +166,7 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
   }
   ctx.pushed.clear();
   for (const w of active) {
+    if (w.once && run > 1) continue;
     for (const s of servers) {
       const only = kinds.find((k) => k.name === s.kind)?.workloads;
       if (!only || only.includes(w.id)) await attempt(s.kind, w.id, run, () => w.run(s, ctx, run));

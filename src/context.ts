@@ -32,7 +32,7 @@ export interface Context {
    * its hash instead of re-reading. Only a cache: its entry is used when its byte count
    * matches the session's state in the store, and a miss means a re-hash, never an error.
    */
-  liveHashers: Map<string, { hasher: Hasher; size: number }>;
+  liveHashers: BoundedCache<{ hasher: Hasher; size: number }>;
   /** Manifest bytes by digest (immutable), so a pull by tag reads two small objects, not three. */
   manifestBytes: BoundedCache<Uint8Array<ArrayBuffer>>;
   sizedBody: (body: ReadableStream<Uint8Array>, size: number) => ReadableStream<Uint8Array>;
@@ -66,7 +66,8 @@ export function createContext(options: RegistryOptions): Context {
       ops.publish(hook, event, request);
     },
     background,
-    liveHashers: new Map(),
+    // ~1 KiB per live upload (a SHA-256 state and its wrapper): 4 MiB holds thousands.
+    liveHashers: new BoundedCache(4 * 1024 * 1024, (key) => stringBytes(key) + 1024),
     manifestBytes: new BoundedCache(16 * 1024 * 1024, (key, bytes) => stringBytes(key) + bytes.byteLength),
     sizedBody: options.sizedBody ?? ((body) => body),
     proxy: options.proxy?.upstreams.length ? new PullThrough(options.proxy, ops.metrics) : undefined,

@@ -12,18 +12,34 @@ export function meterStream(
   { hasher, expectedSize }: { hasher?: Hasher; expectedSize?: number },
 ): { stream: ReadableStream<Uint8Array>; bytes: () => number } {
   let count = 0;
-  const meter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      count += chunk.byteLength;
-      if (expectedSize !== undefined && count > expectedSize) throw sizeMismatch(expectedSize, count);
-      hasher?.update(chunk);
-      controller.enqueue(chunk);
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  // A pulling wrapper, not pipeThrough(TransformStream): a pipe costs several promises per
+  // chunk, ~0.15-0.3 CPU-s per GiB of 64 KiB chunks on Node 20 against ~0.05 for this.
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        reader ??= source.getReader();
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            if (expectedSize !== undefined && count !== expectedSize) throw sizeMismatch(expectedSize, count);
+            return controller.close();
+          }
+          count += value.byteLength;
+          if (expectedSize !== undefined && count > expectedSize) throw sizeMismatch(expectedSize, count);
+          hasher?.update(value);
+          controller.enqueue(value);
+        } catch (error) {
+          // As a failed pipe would: stop reading the source (the shim drains or closes it).
+          await reader.cancel(error).catch(() => {});
+          throw error;
+        }
+      },
+      cancel: (reason) => (reader ?? source).cancel(reason),
     },
-    flush() {
-      if (expectedSize !== undefined && count !== expectedSize) throw sizeMismatch(expectedSize, count);
-    },
-  });
-  return { stream: source.pipeThrough(meter), bytes: () => count };
+    { highWaterMark: 0 },
+  );
+  return { stream, bytes: () => count };
 }
 
 function sizeMismatch(expected: number, received: number): RegistryError {

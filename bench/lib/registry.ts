@@ -82,3 +82,25 @@ export async function pushImage(base: string, repo: string, tag: string, layer: 
   if (!expectStatus(got, 200, "GET manifest").body.equals(manifest)) throw new HttpError("GET manifest: bytes differ");
   return manifest;
 }
+
+/** OCI chunked upload: POST, `pieces` PATCHes each with Content-Range and Content-Length, PUT ?digest= with no body. */
+export async function pushChunked(base: string, repo: string, blob: Blob, pieces = 3): Promise<void> {
+  let loc = await startUpload(base, repo);
+  const step = Math.ceil(blob.size / pieces);
+  for (let start = 0; start < blob.size; start += step) {
+    const end = Math.min(blob.size, start + step);
+    const r = await request(loc, {
+      method: "PATCH",
+      headers: { ...OCTET, "content-range": `${start}-${end - 1}` },
+      body: { blob, start, end },
+    });
+    loc = resolveLocation(base, expectStatus(r, 202, "PATCH upload chunk"), "PATCH upload chunk");
+  }
+  const put = await request(withQuery(loc, "digest", blob.digest), { method: "PUT", headers: OCTET });
+  checkDigest(expectStatus(put, 201, "PUT upload ?digest= after chunks"), blob, "PUT upload");
+}
+
+/** DELETE a blob of `repo` (202). */
+export async function deleteBlob(base: string, repo: string, digest: string): Promise<void> {
+  expectStatus(await request(`${base}/v2/${repo}/blobs/${digest}`, { method: "DELETE" }), 202, "DELETE blob");
+}

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
-import { berthServeCommand, denoBinary, LISTENING } from "../../test/lib/berth-command.ts";
+import { berthServeCommand, denoBinary, LISTENING, REPO_ROOT } from "../../test/lib/berth-command.ts";
 import { descendants, freePort, startDaemon, type Daemon } from "../../test/lib/daemon.ts";
 import { request } from "./http.ts";
 
@@ -49,7 +49,10 @@ export interface StartOptions {
 /** Berth on `runtime` as users run it (Deno: the real executable, least-privilege permissions). */
 function startBerth(kind: string, runtime: "node" | "deno", root: string, o: StartOptions, extraArgs: string[] = [], quiet = true): Promise<RunningServer> {
   const { cmd, args, env } = berthServeCommand(runtime, { root, nodeFlags: o.nodeFlags, quiet, extraArgs });
-  return startProcess(kind, cmd, args, o, { announce: LISTENING }, env);
+  // Another checkout's Berth (bench/tools/push-memory.ts --repo, a before/after comparison).
+  const ownBin = path.join(REPO_ROOT, "bin/berth.mjs");
+  const bin = path.join(o.repoDir, "bin/berth.mjs");
+  return startProcess(kind, cmd, args.map((a) => (a === ownBin ? bin : a)), o, { announce: LISTENING }, env);
 }
 
 export const SERVER_KINDS: ServerKind[] = [

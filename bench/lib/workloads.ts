@@ -8,6 +8,7 @@ import { request } from "./http.ts";
 import { getLoad } from "./loadgen.ts";
 import { checkBlob, OCI_MANIFEST, pullBlob, pushImage, pushMonolithic, pushStreamed } from "./registry.ts";
 import type { RunningServer } from "./servers.ts";
+import { runMixedLoad } from "./mixed-load.ts";
 import { makeLayer, skopeoAvailable, skopeoCopy, skopeoEnv, writeLayout } from "./skopeo.ts";
 
 export interface Sizes {
@@ -21,6 +22,8 @@ export interface Sizes {
   rss: number[]; // workload 6, one fresh server per size
   skopeo: number;
   runs: number;
+  mixedSeconds: number; // workload 8
+  mixedClients: number;
 }
 
 export interface Context {
@@ -39,6 +42,8 @@ export interface Workload {
   title: string;
   /** null when it can run here, else why not. */
   unavailable?: () => string | null;
+  /** Only in the first run (a long workload: the full bench stays under 10 minutes). */
+  once?: boolean;
   run(server: RunningServer, ctx: Context, run: number): Promise<Figures>;
 }
 
@@ -127,6 +132,12 @@ export const WORKLOADS: Workload[] = [
       for (let i = 0; i < n; i++) await checkBlob(s.url, `bench/w5-${run}-${i}`, blobs[i]);
       return { concurrent_MBps: mbps(n * ctx.sizes.concurrentBlob, ms) };
     },
+  },
+  {
+    id: "8",
+    title: "sustained mixed load, RSS over time",
+    once: true,
+    run: runMixedLoad,
   },
   {
     id: "7",

@@ -3,6 +3,7 @@ import { errorResponse, rejectRequestLine, type ExchangeInfo, type ExchangeOutco
 import { MAX_DRAIN_BYTES } from "../../src/streams.ts";
 import { type Exchange, sendBody } from "./send-body.ts";
 import { readableToWeb } from "./web-streams.ts";
+import { noteRequest } from "./young-garbage.ts";
 
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
 
@@ -15,6 +16,7 @@ type FetchHandler = (request: Request, info?: ExchangeInfo) => Promise<Response>
  */
 export function toRequestListener(handler: FetchHandler, logger?: Logger) {
   return (req: IncomingMessage, res: ServerResponse) => {
+    noteRequest(); // a full GC once requests stop (young-garbage.ts)
     const exchange: Exchange = { bytes: 0, aborted: false };
     const received = { bytes: 0 };
     let settle!: (outcome: ExchangeOutcome) => void;

@@ -1,7 +1,7 @@
-import { finished } from "node:stream/promises";
-import type { Readable, Writable } from "node:stream";
+import type { Readable } from "node:stream";
+import { countBodyBytes, countOpenBodies } from "./young-garbage.ts";
 
-const HIGH_WATER_MARK = 1024 * 1024;
+const HIGH_WATER_MARK = 256 * 1024;
 
 /**
  * A request body (a Node Readable) as a Web ReadableStream, without copying. Node's own
@@ -16,8 +16,11 @@ export function readableToWeb(readable: Readable, counter?: { bytes: number }): 
     {
       start(controller) {
         readable.pause();
+        countOpenBodies(1);
+        readable.once("close", () => countOpenBodies(-1));
         onData = (chunk: Buffer) => {
           if (counter) counter.bytes += chunk.byteLength;
+          countBodyBytes(chunk.byteLength);
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           if ((controller.desiredSize ?? 0) <= 0) readable.pause();
         };
@@ -43,47 +46,4 @@ export function readableToWeb(readable: Readable, counter?: { bytes: number }): 
     },
     new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_MARK }),
   );
-}
-
-/** Write a Web stream into a Node Writable with backpressure, then end it and wait for it to finish. */
-export async function writeWebStream(source: ReadableStream<Uint8Array>, output: Writable): Promise<void> {
-  // No Promise.race against a long-lived "failed" promise here: every race would leave a
-  // reaction on it holding that chunk, and a 1 GiB push would stay in memory.
-  let failure: unknown;
-  output.on("error", (error) => (failure ??= error));
-  const reader = source.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (failure) throw failure;
-      if (done) break;
-      if (!output.write(value)) await nextEvent(output, "drain");
-    }
-    output.end();
-    await nextEvent(output, "finish");
-  } catch (error) {
-    await reader.cancel(error).catch(() => {});
-    // Wait for the close, so a caller removing the file does not race a late open.
-    const closed = finished(output).catch(() => {});
-    output.destroy();
-    await closed;
-    throw error;
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-/** Resolve on `event`; reject if the stream errors or closes first. Cleans up its listeners. */
-function nextEvent(stream: Writable, event: "drain" | "finish"): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const settle = (error?: unknown) => {
-      stream.off(event, onEvent).off("error", onError).off("close", onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onEvent = () => settle();
-    const onError = (error: unknown) => settle(error);
-    const onClose = () => settle(new Error(`stream closed before ${event}`));
-    stream.on(event, onEvent).on("error", onError).on("close", onClose);
-  });
 }

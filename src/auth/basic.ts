@@ -5,6 +5,7 @@
  * SHA-256 of user, password and hash: a changed password or a removed user misses the cache.
  */
 import bcrypt from "bcryptjs";
+import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 
 /** `Basic base64(user:password)`; empty credentials count as none (some clients send them). */
 export function parseBasicAuth(header: string | null): { user: string; password: string } | null {
@@ -46,7 +47,7 @@ const CACHE_MS = 60_000;
 
 /** Checks a password against the user's hash, bcrypt at most once a minute per user:password:hash. */
 export function createPasswordVerifier() {
-  const cache = new Map<string, { ok: boolean; until: number }>();
+  const cache = new BoundedCache<{ ok: boolean; until: number }>(256 * 1024, (key) => stringBytes(key) + 48);
   return async (users: Map<string, string>, user: string, password: string): Promise<boolean> => {
     const hash = users.get(user);
     if (!hash) return false;
@@ -54,7 +55,6 @@ export function createPasswordVerifier() {
     const cached = cache.get(key);
     if (cached && cached.until > Date.now()) return cached.ok;
     const ok = await bcrypt.compare(password, hash);
-    if (cache.size > 1000) cache.clear();
     cache.set(key, { ok, until: Date.now() + CACHE_MS });
     return ok;
   };

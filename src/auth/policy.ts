@@ -6,6 +6,7 @@
  * anonymous); `users: ["*"]` to any authenticated user.
  */
 import { parse as parseYaml } from "yaml";
+import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 
 export type PolicyAction = "pull" | "push" | "delete";
 const ACTIONS: PolicyAction[] = ["pull", "push", "delete"];
@@ -72,7 +73,7 @@ function parseRule(raw: unknown, where: string, groups: Map<string, string[]>): 
 
 function compile(rules: Rule[]): Policy {
   // Every request asks; the answer per (caller, repository) is remembered until the next reload.
-  const cache = new Map<string, ReadonlySet<PolicyAction>>();
+  const cache = new BoundedCache<ReadonlySet<PolicyAction>>(1024 * 1024, (key, actions) => stringBytes(key) + 64 + 16 * actions.size);
   return {
     actionsFor(user, repository) {
       const key = `${user ?? ""}\u0000${repository}`;
@@ -84,7 +85,6 @@ function compile(rules: Rule[]): Policy {
         if (applies && rule.repositories.some((glob) => glob.test(repository))) rule.actions.forEach((a) => granted.add(a));
       }
       actions = granted;
-      if (cache.size > 10_000) cache.clear();
       cache.set(key, actions);
       return actions;
     },

@@ -9,6 +9,7 @@ import type { Scope } from "../routing.ts";
 import { decodeJwt, signJwt, verifySignature } from "./jwt.ts";
 import type { KeyRing, VerificationKey } from "./keys.ts";
 import { accessClaim } from "./scope.ts";
+import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 
 export const LEEWAY_S = 60;
 
@@ -43,7 +44,8 @@ export class TokenError extends Error {}
 const REFRESH = "refresh";
 
 export class TokenService {
-  private verified = new Map<string, AccessClaims>();
+  /** Verified tokens (each about its length in claims again): 4 MiB holds a few thousand. */
+  private verified = new BoundedCache<AccessClaims>(4 * 1024 * 1024, (token) => 3 * stringBytes(token));
 
   constructor(readonly keys: KeyRing, readonly settings: TokenSettings) {}
 
@@ -68,7 +70,6 @@ export class TokenService {
     const access = claims.access === undefined ? [] : accessClaim(claims.access);
     if (!access) throw new TokenError("malformed access claim");
     const result: AccessClaims = { iss: claims.iss as string, sub: typeof claims.sub === "string" ? claims.sub : "", access, exp: claims.exp as number, own };
-    if (this.verified.size > 1000) this.verified.clear();
     this.verified.set(token, result);
     return result;
   }
