@@ -38,7 +38,7 @@ export default {
   // A Cron Trigger (wrangler.toml [triggers]): one slice of garbage collection, resumed from
   // the bucket by the next trigger; BERTH_GC_INTERVAL spaces out whole collections.
   async scheduled(_controller, env) {
-    const config = configOf(env);
+    const config = await configOf(env);
     const report = await collectGarbageSlice(storeOf(env, config), gcOptionsFrom(config), GC_SLICE_MS, config.gc.interval);
     if (report) console.log(`berth gc: ${formatGcReport(report, false).trimEnd().split("\n").join("; ")}`);
   },

@@ -37,7 +37,7 @@ export async function createInProcessTarget(options: TargetOptions): Promise<Tar
     async lifecycle(command, flags = []) {
       const parsed = parseArgv([command, ...(command === "gc" ? args.gc : []), ...flags]);
       const file = args.configText ? { text: args.configText, name: "config.json" } : undefined;
-      const config = resolveConfig({ flags: parsed.flags, file });
+      const config = await resolveConfig({ flags: parsed.flags, file });
       if (options.uploadExpiryMs !== undefined) config.uploads.expiry = options.uploadExpiryMs;
       return runLifecycleCommand(command, store, config);
     },
