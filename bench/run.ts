@@ -95,7 +95,7 @@ async function start(kind: ServerKind, label: string): Promise<RunningServer> {
   const root = path.join(tmp, `${kind.name}-${label}-${++serial}`);
   mkdirSync(root, { recursive: true });
   const logFile = logPath(tmp, kind.name, `${label}-${serial}`);
-  return kind.start(root, { repoDir, logFile, nodeFlags: kind.name === "berth-node" ? nodeFlags : [], priority });
+  return kind.start(root, { repoDir, logFile, nodeFlags: kind.name.startsWith("berth-node") ? nodeFlags : [], priority });
 }
 async function stopAndWipe(servers: RunningServer[]): Promise<void> {
   for (const s of servers) await s.stop();

@@ -1,7 +1,7 @@
 import { closeSync, createWriteStream, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { mkdir, readdir, rename, rmdir, unlink, utimes } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { FileTreeStore, type FileSystem } from "../../src/index.ts";
+import { FileTreeStore, type FileSystem } from "../../src/storage/file-tree.ts";
 import { bodyOfBytes } from "../../src/streams.ts";
 import { fileByteStream } from "./file-stream.ts";
 import { writeWebStream } from "../shared/web-streams.ts";
