@@ -152,7 +152,8 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
       const t = performance.now();
       const s = await start(k, `run${run}`);
       servers.push(s);
-      record(k.name, { startup_s: (performance.now() - t) / 1000 });
+      // Spawn until the first answer to GET /v2/ (polled every 5 ms), and RSS right after it.
+      record(k.name, { startup_s: (performance.now() - t) / 1000, idle_rss_MiB: s.memory().rss / MiB });
       await warmUp(s, ctx);
     }
   } catch (e) {
