@@ -98,7 +98,7 @@ async function start(kind: ServerKind, label: string): Promise<RunningServer> {
   const root = path.join(tmp, `${kind.name}-${label}-${++serial}`);
   mkdirSync(root, { recursive: true });
   const logFile = logPath(tmp, kind.name, `${label}-${serial}`);
-  return kind.start(root, { repoDir, logFile, nodeFlags: kind.name === "berth-node" ? nodeFlags : [], priority });
+  return kind.start(root, { repoDir, logFile, nodeFlags: kind.name.startsWith("berth-node") ? nodeFlags : [], priority });
 }
 async function stopAndWipe(servers: RunningServer[]): Promise<void> {
   for (const s of servers) await s.stop();
@@ -155,7 +155,8 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
       const t = performance.now();
       const s = await start(k, `run${run}`);
       servers.push(s);
-      record(k.name, { startup_s: (performance.now() - t) / 1000 });
+      // Spawn until the first answer to GET /v2/ (polled every 5 ms), and RSS right after it.
+      record(k.name, { startup_s: (performance.now() - t) / 1000, idle_rss_MiB: s.memory().rss / MiB });
       await warmUp(s, ctx);
     }
   } catch (e) {

@@ -20,7 +20,7 @@ const POLICY = "groups:\n  admins: [alice]\nrules:\n  - repositories: [\"team/**
 
 /** Options from argv, with `files` as what readText finds. */
 async function optionsOf(argv: string[], files: Record<string, string>, configFile?: string) {
-  const config = resolveConfig({ flags: parseArgv(argv).flags, env: () => undefined, file: configFile === undefined ? undefined : { text: configFile, name: "berth.yaml" } });
+  const config = await resolveConfig({ flags: parseArgv(argv).flags, env: () => undefined, file: configFile === undefined ? undefined : { text: configFile, name: "berth.yaml" } });
   const readText = async (path: string) => {
     if (!(path in files)) throw new Error("ENOENT");
     return files[path]!;

@@ -15,12 +15,12 @@ import { ConfigError, parseDuration } from "../src/config/values.ts";
 import { MemoryStore } from "../src/storage/memory.ts";
 import { VERSION } from "../src/version.ts";
 
-const fromArgv = (argv: string[], env: Record<string, string> = {}, file?: string) =>
+const fromArgv = async (argv: string[], env: Record<string, string> = {}, file?: string) =>
   resolveConfig({ flags: parseArgv(argv).flags, env: (name) => env[name], file: file === undefined ? undefined : { text: file, name: "berth.yaml" } });
 
 describe("configuration: defaults < file < BERTH_* < flags", () => {
-  it("defaults", () => {
-    const config = fromArgv(["serve"]);
+  it("defaults", async () => {
+    const config = await fromArgv(["serve"]);
     expect(config.storage.root).toBe("./data");
     expect(config.server).toEqual({ host: "127.0.0.1", port: 5000, accessLog: true, trustProxy: false, http2: false });
     expect(config.uploads.expiry).toBe(86_400_000);
@@ -34,9 +34,9 @@ describe("configuration: defaults < file < BERTH_* < flags", () => {
     });
   });
 
-  it("the file sets, the environment overrides it, flags override both", () => {
+  it("the file sets, the environment overrides it, flags override both", async () => {
     const file = "storage:\n  root: /file\nserver:\n  port: 7000\n  host: 0.0.0.0\nuploads:\n  expiry: 30m\nauth:\n  readOnlyUsers: [ann, bob]\n";
-    const config = fromArgv(["serve", "--port", "7002"], { BERTH_PORT: "7001", BERTH_ROOT: "/env" }, file);
+    const config = await fromArgv(["serve", "--port", "7002"], { BERTH_PORT: "7001", BERTH_ROOT: "/env" }, file);
     expect(config.storage.root).toBe("/env");
     expect(config.server.port).toBe(7002);
     expect(config.server.host).toBe("0.0.0.0");
@@ -44,35 +44,35 @@ describe("configuration: defaults < file < BERTH_* < flags", () => {
     expect(config.auth.readOnlyUsers).toEqual(["ann", "bob"]);
   });
 
-  it("JSON is YAML: a JSON config file reads the same", () => {
-    expect(fromArgv(["serve"], {}, '{"server": {"port": 6001}, "manifests": {"maxBytes": "1MiB"}}')).toMatchObject({ server: { port: 6001 }, manifests: { maxBytes: 1024 * 1024 } });
+  it("JSON is YAML: a JSON config file reads the same", async () => {
+    expect(await fromArgv(["serve"], {}, '{"server": {"port": 6001}, "manifests": {"maxBytes": "1MiB"}}')).toMatchObject({ server: { port: 6001 }, manifests: { maxBytes: 1024 * 1024 } });
   });
 
-  it("booleans: --flag, --no-flag, --flag=false, BERTH_*=0, --quiet", () => {
-    expect(fromArgv(["serve", "--no-access-log"]).server.accessLog).toBe(false);
-    expect(fromArgv(["serve", "--quiet"]).server.accessLog).toBe(false);
-    expect(fromArgv(["serve"], { BERTH_ACCESS_LOG: "0" }).server.accessLog).toBe(false);
-    expect(fromArgv(["serve", "--access-log=false"]).server.accessLog).toBe(false);
-    expect(fromArgv(["serve", "--anonymous-pull"]).auth.anonymousPull).toBe(true);
+  it("booleans: --flag, --no-flag, --flag=false, BERTH_*=0, --quiet", async () => {
+    expect((await fromArgv(["serve", "--no-access-log"])).server.accessLog).toBe(false);
+    expect((await fromArgv(["serve", "--quiet"])).server.accessLog).toBe(false);
+    expect((await fromArgv(["serve"], { BERTH_ACCESS_LOG: "0" })).server.accessLog).toBe(false);
+    expect((await fromArgv(["serve", "--access-log=false"])).server.accessLog).toBe(false);
+    expect((await fromArgv(["serve", "--anonymous-pull"])).auth.anonymousPull).toBe(true);
   });
 
-  it("durations and sizes", () => {
+  it("durations and sizes", async () => {
     expect(parseDuration("1h30m", "x")).toBe(5_400_000);
     expect(parseDuration("250ms", "x")).toBe(250);
     expect(parseDuration("86400", "x")).toBe(86_400_000);
-    expect(fromArgv(["serve", "--max-manifest-size", "512k"]).manifests.maxBytes).toBe(512 * 1024);
+    expect((await fromArgv(["serve", "--max-manifest-size", "512k"])).manifests.maxBytes).toBe(512 * 1024);
   });
 
-  it("Workers: a file option from a variable holds the contents", () => {
-    const config = resolveConfig({ env: (name) => (name === "BERTH_HTPASSWD" ? "alice:$2y$05$x" : undefined), envHoldsContents: true });
+  it("Workers: a file option from a variable holds the contents", async () => {
+    const config = await resolveConfig({ env: (name) => (name === "BERTH_HTPASSWD" ? "alice:$2y$05$x" : undefined), envHoldsContents: true });
     expect(config.auth.htpasswd).toEqual({ text: "alice:$2y$05$x" });
   });
 });
 
 describe("configuration errors name their source", () => {
-  const message = (fn: () => unknown) => {
+  const message = async (fn: () => unknown) => {
     try {
-      fn();
+      await fn();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       return (error as Error).message;
@@ -80,48 +80,48 @@ describe("configuration errors name their source", () => {
     throw new Error("expected a ConfigError");
   };
 
-  it("flags", () => {
-    expect(message(() => fromArgv(["start"]))).toBe('unknown command "start" (commands: serve, gc, du)');
-    expect(message(() => fromArgv([]))).toBe("no command given (commands: serve, gc, du)");
-    expect(message(() => fromArgv(["serve", "--nope"]))).toBe("unknown option --nope (see --help)");
-    expect(message(() => fromArgv(["serve", "--port", "70000"]))).toBe('--port: expected a port number 0-65535, got "70000"');
-    expect(message(() => fromArgv(["serve", "--port"]))).toBe("--port needs a value (N)");
-    expect(message(() => fromArgv(["serve", "--upload-expiry", "soon"]))).toContain("--upload-expiry: expected a duration");
-    expect(message(() => fromArgv(["serve", "extra"]))).toBe('unexpected argument "extra"');
+  it("flags", async () => {
+    expect(await message(() => fromArgv(["start"]))).toBe('unknown command "start" (commands: serve, gc, du)');
+    expect(await message(() => fromArgv([]))).toBe("no command given (commands: serve, gc, du)");
+    expect(await message(() => fromArgv(["serve", "--nope"]))).toBe("unknown option --nope (see --help)");
+    expect(await message(() => fromArgv(["serve", "--port", "70000"]))).toBe('--port: expected a port number 0-65535, got "70000"');
+    expect(await message(() => fromArgv(["serve", "--port"]))).toBe("--port needs a value (N)");
+    expect(await message(() => fromArgv(["serve", "--upload-expiry", "soon"]))).toContain("--upload-expiry: expected a duration");
+    expect(await message(() => fromArgv(["serve", "extra"]))).toBe('unexpected argument "extra"');
   });
 
-  it("variables: the message names the variable, not the flag", () => {
-    expect(message(() => fromArgv(["serve"], { BERTH_PORT: "http" }))).toBe('BERTH_PORT: expected a port number 0-65535, got "http"');
-    expect(message(() => fromArgv(["serve"], { BERTH_ANONYMOUS_PULL: "maybe" }))).toBe('BERTH_ANONYMOUS_PULL: expected true or false, got "maybe"');
+  it("variables: the message names the variable, not the flag", async () => {
+    expect(await message(() => fromArgv(["serve"], { BERTH_PORT: "http" }))).toBe('BERTH_PORT: expected a port number 0-65535, got "http"');
+    expect(await message(() => fromArgv(["serve"], { BERTH_ANONYMOUS_PULL: "maybe" }))).toBe('BERTH_ANONYMOUS_PULL: expected true or false, got "maybe"');
   });
 
-  it("the file: unknown keys, bad values, bad syntax", () => {
-    expect(message(() => fromArgv(["serve"], {}, "server:\n  prot: 1\n"))).toBe("berth.yaml: server.prot: unknown option");
-    expect(message(() => fromArgv(["serve"], {}, "server:\n  port: -1\n"))).toBe("berth.yaml: server.port: expected a port number 0-65535, got -1");
-    expect(message(() => fromArgv(["serve"], {}, "server: [\n"))).toMatch(/^berth\.yaml: not valid YAML or JSON/);
-    expect(message(() => fromArgv(["serve"], {}, "- a\n"))).toBe("berth.yaml: expected a mapping of options at the top level");
+  it("the file: unknown keys, bad values, bad syntax", async () => {
+    expect(await message(() => fromArgv(["serve"], {}, "server:\n  prot: 1\n"))).toBe("berth.yaml: server.prot: unknown option");
+    expect(await message(() => fromArgv(["serve"], {}, "server:\n  port: -1\n"))).toBe("berth.yaml: server.port: expected a port number 0-65535, got -1");
+    expect(await message(() => fromArgv(["serve"], {}, "server: [\n"))).toMatch(/^berth\.yaml: not valid YAML or JSON/);
+    expect(await message(() => fromArgv(["serve"], {}, "- a\n"))).toBe("berth.yaml: expected a mapping of options at the top level");
   });
 
   it("auth options without users stop the start", async () => {
     const store = new MemoryStore();
     const readText = async () => "";
-    await expect(registryOptionsFrom(fromArgv(["serve", "--anonymous-pull"]), { store, readText })).rejects.toThrow("--anonymous-pull needs users: give --htpasswd FILE");
-    await expect(registryOptionsFrom(fromArgv(["serve", "--read-only", "ann"]), { store, readText })).rejects.toThrow("--read-only needs users");
+    await expect(registryOptionsFrom(await fromArgv(["serve", "--anonymous-pull"]), { store, readText })).rejects.toThrow("--anonymous-pull needs users: give --htpasswd FILE");
+    await expect(registryOptionsFrom(await fromArgv(["serve", "--read-only", "ann"]), { store, readText })).rejects.toThrow("--read-only needs users");
   });
 
   it("web UI and CORS: --no-ui, BERTH_UI, --cors-origins; an origin with a path stops the start", async () => {
     const store = new MemoryStore();
     const readText = async () => "";
-    expect(fromArgv(["serve"]).ui.enabled).toBe(true);
-    expect(fromArgv(["serve"]).cors.origins).toEqual([]);
-    expect(fromArgv(["serve", "--no-ui"]).ui.enabled).toBe(false);
-    expect(fromArgv(["serve"], { BERTH_UI: "false" }).ui.enabled).toBe(false);
-    expect(fromArgv(["serve"], {}, "ui:\n  enabled: false\n").ui.enabled).toBe(false);
-    const cors = fromArgv(["serve"], { BERTH_CORS_ORIGINS: "https://ui.example.com,http://127.0.0.1:8080" });
+    expect((await fromArgv(["serve"])).ui.enabled).toBe(true);
+    expect((await fromArgv(["serve"])).cors.origins).toEqual([]);
+    expect((await fromArgv(["serve", "--no-ui"])).ui.enabled).toBe(false);
+    expect((await fromArgv(["serve"], { BERTH_UI: "false" })).ui.enabled).toBe(false);
+    expect((await fromArgv(["serve"], {}, "ui:\n  enabled: false\n")).ui.enabled).toBe(false);
+    const cors = await fromArgv(["serve"], { BERTH_CORS_ORIGINS: "https://ui.example.com,http://127.0.0.1:8080" });
     expect(cors.cors.origins).toEqual(["https://ui.example.com", "http://127.0.0.1:8080"]);
-    const options = await registryOptionsFrom(fromArgv(["serve", "--no-ui", "--cors-origins", "*"]), { store, readText });
+    const options = await registryOptionsFrom(await fromArgv(["serve", "--no-ui", "--cors-origins", "*"]), { store, readText });
     expect([options.ui, options.corsOrigins]).toEqual([false, ["*"]]);
-    await expect(registryOptionsFrom(fromArgv(["serve", "--cors-origins", "https://ui.example.com/app"]), { store, readText }))
+    await expect(registryOptionsFrom(await fromArgv(["serve", "--cors-origins", "https://ui.example.com/app"]), { store, readText }))
       .rejects.toThrow("--cors-origins (cors.origins): not an origin like https://ui.example.com or *: https://ui.example.com/app");
   });
 });

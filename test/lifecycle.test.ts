@@ -144,16 +144,16 @@ describe("Workers: collection in Cron slices", () => {
 
 describe("retention configuration", () => {
   const withFile = (text: string) => () => resolveConfig({ file: { text, name: "berth.json" } });
-  it("a rule that keeps nothing stops the start, naming it", () => {
-    expect(withFile(`{"retention":[{"repositories":"a/*"}]}`)).toThrow(new ConfigError("berth.json: retention[0]: keeps nothing; give keepLast, keepTags or keepWithin (a rule that deletes every tag is a mistake waiting to happen)"));
+  it("a rule that keeps nothing stops the start, naming it", async () => {
+    await expect(withFile(`{"retention":[{"repositories":"a/*"}]}`)()).rejects.toThrow(new ConfigError("berth.json: retention[0]: keeps nothing; give keepLast, keepTags or keepWithin (a rule that deletes every tag is a mistake waiting to happen)"));
   });
-  it("an unknown key, a bad count or duration -> a ConfigError naming the key", () => {
-    expect(withFile(`{"retention":[{"repositories":"a","keepLastt":1}]}`)).toThrow(/retention\[0\]\.keepLastt: unknown key/);
-    expect(withFile(`{"retention":[{"repositories":"a","keepLast":-1}]}`)).toThrow(/retention\[0\]\.keepLast: expected a whole number/);
-    expect(withFile(`{"retention":[{"repositories":"a","keepWithin":"soon"}]}`)).toThrow(/retention\[0\]\.keepWithin: expected a duration/);
+  it("an unknown key, a bad count or duration -> a ConfigError naming the key", async () => {
+    await expect(withFile(`{"retention":[{"repositories":"a","keepLastt":1}]}`)()).rejects.toThrow(/retention\[0\]\.keepLastt: unknown key/);
+    await expect(withFile(`{"retention":[{"repositories":"a","keepLast":-1}]}`)()).rejects.toThrow(/retention\[0\]\.keepLast: expected a whole number/);
+    await expect(withFile(`{"retention":[{"repositories":"a","keepWithin":"soon"}]}`)()).rejects.toThrow(/retention\[0\]\.keepWithin: expected a duration/);
   });
-  it("a valid rule is typed: keepWithin in ms, keepTags a list", () => {
-    const config = withFile(`retention:\n  - repositories: "team/**"\n    keepLast: 3\n    keepTags: latest, v*\n    keepWithin: 7d\n`)();
+  it("a valid rule is typed: keepWithin in ms, keepTags a list", async () => {
+    const config = await withFile(`retention:\n  - repositories: "team/**"\n    keepLast: 3\n    keepTags: latest, v*\n    keepWithin: 7d\n`)();
     expect(config.retention).toEqual([{ repositories: "team/**", keepLast: 3, keepTags: ["latest", "v*"], keepWithin: 7 * 24 * HOUR }]);
   });
 });

@@ -93,10 +93,10 @@ describe("gc.cacheTtl", () => {
     expect((await get(`/v2/up/${name}/manifests/${image.digest}`)).status).toBe(200);
   });
 
-  it("--cache-ttl and gc.cacheTtl are durations in ms (default 0: off); a bad one stops the start naming it", () => {
-    expect(resolveConfig({ flags: parseArgv(["gc", "--cache-ttl", "30d"]).flags }).gc.cacheTtl).toBe(30 * DAY);
-    expect(resolveConfig({ file: { text: "gc:\n  cacheTtl: 12h\n", name: "berth.yaml" } }).gc.cacheTtl).toBe(12 * HOUR);
-    expect(resolveConfig({}).gc.cacheTtl).toBe(0);
-    expect(() => resolveConfig({ file: { text: `{"gc":{"cacheTtl":"soon"}}`, name: "berth.json" } })).toThrow(/gc\.cacheTtl/);
+  it("--cache-ttl and gc.cacheTtl are durations in ms (default 0: off); a bad one stops the start naming it", async () => {
+    expect((await resolveConfig({ flags: parseArgv(["gc", "--cache-ttl", "30d"]).flags })).gc.cacheTtl).toBe(30 * DAY);
+    expect((await resolveConfig({ file: { text: "gc:\n  cacheTtl: 12h\n", name: "berth.yaml" } })).gc.cacheTtl).toBe(12 * HOUR);
+    expect((await resolveConfig({})).gc.cacheTtl).toBe(0);
+    await expect(resolveConfig({ file: { text: `{"gc":{"cacheTtl":"soon"}}`, name: "berth.json" } })).rejects.toThrow(/gc\.cacheTtl/);
   });
 });

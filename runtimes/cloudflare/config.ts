@@ -13,7 +13,7 @@ export interface Env {
 
 /** The registry options of a Worker's env; a bad value throws a ConfigError naming the var. */
 export async function registryOptionsOf(env: Env, waitUntil: RegistryOptions["waitUntil"]): Promise<RegistryOptions> {
-  const config = configOf(env);
+  const config = await configOf(env);
   if (config.server.http2) throw new ConfigError("BERTH_HTTP2: on Workers, Cloudflare picks the protocol; remove it");
   if (config.server.tlsCert || config.server.tlsKey) throw new ConfigError("BERTH_TLS_CERT/BERTH_TLS_KEY: on Workers, Cloudflare terminates TLS; remove them");
   const noFiles = (path: string) => Promise.reject(new ConfigError(`${path}: Workers have no files; put the contents in a secret (e.g. BERTH_HTPASSWD)`));
@@ -22,7 +22,7 @@ export async function registryOptionsOf(env: Env, waitUntil: RegistryOptions["wa
 }
 
 /** The configuration of a Worker's env: BERTH_* vars over the BERTH_CONFIG file's contents. */
-export function configOf(env: Env): Config {
+export function configOf(env: Env): Promise<Config> {
   const vars = env as unknown as Record<string, string | undefined>;
   const file = vars.BERTH_CONFIG?.trim() ? { text: vars.BERTH_CONFIG, name: "BERTH_CONFIG" } : undefined;
   // AWS_* secrets are read too: an S3 bucket (storage.s3.bucket) may replace the R2 binding.

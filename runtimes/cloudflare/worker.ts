@@ -41,7 +41,7 @@ export default {
   // the bucket by the next trigger; BERTH_GC_INTERVAL spaces out whole collections.
   // The slice reports to this isolate's registry, so its /metrics count the runs (per isolate).
   async scheduled(_controller, env) {
-    const config = configOf(env);
+    const config = await configOf(env);
     const { gcObserver } = await registryFor(env);
     const report = await collectGarbageSlice(storeOf(env, config), gcOptionsFrom(config), GC_SLICE_MS, config.gc.interval, gcObserver).catch((error: unknown) => {
       gcObserver.failed();

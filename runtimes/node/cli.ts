@@ -1,5 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { createStoreFromConfig, describeStorage, gcOptionsFrom, loggerFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
+// Modules, not the src/index.ts barrel: start-up loads only what serving needs (README, Performance).
+import type { Command } from "../../src/config/options.ts";
+import { loggerFrom } from "../../src/config/registry-options.ts";
+import type { Config } from "../../src/config/schema.ts";
+import { createStoreFromConfig, describeStorage } from "../../src/config/store.ts";
+import { VERSION } from "../../src/version.ts";
 import { runCommand } from "../shared/cli-options.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeRegistry, serve } from "./server.ts";
@@ -24,10 +29,13 @@ export async function main(argv: string[]): Promise<void> {
 async function run(command: Command, config: Config): Promise<void> {
   // gc, du and the GC schedule work on the store the registry uses: the folder or the bucket.
   const storeOf = () => createStoreFromConfig(config, () => new FsStore(config.storage.root));
-  if (command !== "serve") return void process.stdout.write(await runLifecycleCommand(command, await storeOf(), config));
+  // gc and du (and the GC schedule) load the lifecycle modules when they run, not at start-up.
+  const lifecycle = () => import("../../src/lifecycle/index.ts");
+  if (command !== "serve") return void process.stdout.write(await (await lifecycle()).runLifecycleCommand(command, await storeOf(), config));
   const logger = loggerFrom(config);
   const registry = await createNodeRegistry(config, logger);
-  const gc = config.gc.interval > 0 ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line), registry.gcObserver) : undefined;
+  const { startGcSchedule, gcOptionsFrom } = config.gc.interval > 0 ? await lifecycle() : {};
+  const gc = startGcSchedule && gcOptionsFrom ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line), registry.gcObserver) : undefined;
   const { host, port, tlsCert, tlsKey, http2 } = config.server;
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
   const running = await serve({ registry, host, port, tls, http2, logger });

@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { mkdir, readdir, rename, rmdir, unlink, utimes } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { FileTreeStore, type FileSystem } from "../../src/index.ts";
+import type { FileSystem } from "../../src/storage/file-system.ts";
+import { FileTreeStore } from "../../src/storage/file-tree.ts";
 import { bodyOfBytes } from "../../src/streams.ts";
 import { fileByteStream } from "./file-stream.ts";
 import { writeStreamToFile } from "./file-writer.ts";

@@ -1,5 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { createRegistry, createStoreFromConfig, loggerFrom, registryOptionsFrom, type Config, type Logger, type Registry } from "../../src/index.ts";
+import { loggerFrom, registryOptionsFrom } from "../../src/config/registry-options.ts";
+import type { Config } from "../../src/config/schema.ts";
+import { createStoreFromConfig } from "../../src/config/store.ts";
+import { createRegistry, type Registry } from "../../src/handler.ts";
+import type { Logger } from "../../src/ops/log.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeCryptoHasher } from "../shared/node-crypto-hasher.ts";
 import { serveNodeHttp } from "../shared/http-server.ts";

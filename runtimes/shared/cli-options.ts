@@ -2,7 +2,11 @@
 // through the one option table (src/config), help and version text,
 // and turning a configuration error into one message and exit code 2. Only what the two
 // shims do alike lives here; what the Worker needs too lives in src/config.
-import { commandsHelp, ConfigError, loadConfig, optionsHelp, parseArgv, type Command, type Config } from "../../src/index.ts";
+import { commandsHelp, optionsHelp } from "../../src/config/help.ts";
+import { loadConfig, parseArgv } from "../../src/config/load.ts";
+import type { Command } from "../../src/config/options.ts";
+import type { Config } from "../../src/config/schema.ts";
+import { ConfigError } from "../../src/config/values.ts";
 
 export interface CommandRuntime {
   argv: string[];

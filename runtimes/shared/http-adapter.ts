@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { errorResponse, rejectRequestLine, type ExchangeInfo, type ExchangeOutcome, type Logger } from "../../src/index.ts";
+import { errorResponse } from "../../src/errors.ts";
+import type { ExchangeInfo, ExchangeOutcome } from "../../src/ops/exchange.ts";
+import type { Logger } from "../../src/ops/log.ts";
+import { rejectRequestLine } from "../../src/request-line.ts";
 import { MAX_DRAIN_BYTES } from "../../src/streams.ts";
 import { type Exchange, sendBody } from "./send-body.ts";
 import { readableToWeb } from "./web-streams.ts";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { HasherFactory } from "../../src/index.ts";
+import type { HasherFactory } from "../../src/hashing.ts";
 
 /**
  * Native SHA-256/512 through node:crypto, the one hashing API Node (OpenSSL), Deno (Rust)

@@ -24,26 +24,27 @@ export interface AuthState {
 }
 
 /** Throws an Error naming the source at fault (`htpasswd: line 3: ...`, `policy: rules[0]...`). */
-export function buildState(htpasswd: string, policy: string | object | undefined, sources: AuthSources): AuthState {
-  const users = named("htpasswd", () => parseHtpasswd(htpasswd));
-  const parsed = named("policy", () =>
+export async function buildState(htpasswd: string, policy: string | object | undefined, sources: AuthSources): Promise<AuthState> {
+  const users = await named("htpasswd", async () => parseHtpasswd(htpasswd));
+  const parsed = await named("policy", async () =>
     policy === undefined
       ? shorthandPolicy(users.keys(), sources)
-      : typeof policy === "string" ? parsePolicyText(policy) : parsePolicy(policy),
+      : typeof policy === "string" ? await parsePolicyText(policy) : parsePolicy(policy),
   );
   return { users, policy: parsed };
 }
 
-function named<T>(source: string, build: () => T): T {
+async function named<T>(source: string, build: () => Promise<T>): Promise<T> {
   try {
-    return build();
+    return await build();
   } catch (error) {
     throw new Error(`${source}: ${(error as Error).message}`);
   }
 }
 
 export class AuthStateHolder {
-  private state: AuthState;
+  /** A promise: policy text may need the YAML parser, imported on first use (config/document.ts). */
+  private state: Promise<AuthState>;
   private texts: { htpasswd: string; policy: string | object | undefined };
   private nextCheck: number;
   private pending?: Promise<void>;
@@ -52,6 +53,7 @@ export class AuthStateHolder {
 
   constructor(private sources: AuthSources) {
     this.state = buildState(sources.htpasswd, sources.policy, sources);
+    this.state.catch(() => {}); // a bad programmatic policy fails every request through current(), not the process
     this.texts = { htpasswd: sources.htpasswd, policy: sources.policy };
     this.nextCheck = Date.now() + this.interval;
   }
@@ -62,7 +64,7 @@ export class AuthStateHolder {
 
   async current(): Promise<AuthState> {
     if (this.sources.reload && Date.now() >= this.nextCheck) await this.reload();
-    return this.state;
+    return await this.state;
   }
 
   /** Re-read the changeable sources now; concurrent callers share one re-read. */
@@ -83,13 +85,14 @@ export class AuthStateHolder {
       if (htpasswd === this.texts.htpasswd && policy === this.texts.policy) return;
       if (htpasswd === this.failed?.htpasswd && policy === this.failed.policy) return;
       try {
-        this.state = buildState(htpasswd, policy, this.sources);
+        const state = await buildState(htpasswd, policy, this.sources);
+        this.state = Promise.resolve(state);
       } catch (error) {
         this.failed = { htpasswd, policy };
         throw error;
       }
       this.texts = { htpasswd, policy };
-      console.log(`berth: auth reloaded (${this.state.users.size} users)`);
+      console.log(`berth: auth reloaded (${(await this.state).users.size} users)`);
     } catch (error) {
       console.error(`berth: auth reload failed, keeping the previous users and policy: ${(error as Error).message}`);
     }

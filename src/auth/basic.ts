@@ -4,8 +4,10 @@
  * (~11 ms at cost 5), so a checked user:password is remembered for a minute, keyed by a
  * SHA-256 of user, password and hash: a changed password or a removed user misses the cache.
  */
-import bcrypt from "bcryptjs";
 import { BoundedCache, stringBytes } from "../bounded-cache.ts";
+
+/** bcryptjs is imported on the first password check, not at start-up (only logins need it). */
+let bcrypt: Promise<typeof import("bcryptjs")> | undefined;
 
 /** `Basic base64(user:password)`; empty credentials count as none (some clients send them). */
 export function parseBasicAuth(header: string | null): { user: string; password: string } | null {
@@ -54,7 +56,7 @@ export function createPasswordVerifier() {
     const key = await cacheKey(user, password, hash);
     const cached = cache.get(key);
     if (cached && cached.until > Date.now()) return cached.ok;
-    const ok = await bcrypt.compare(password, hash);
+    const ok = await (await (bcrypt ??= import("bcryptjs"))).default.compare(password, hash);
     cache.set(key, { ok, until: Date.now() + CACHE_MS });
     return ok;
   };

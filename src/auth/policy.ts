@@ -5,7 +5,7 @@
  * `anonymous: true` applies to every caller, signed in or not (a user never gets less than
  * anonymous); `users: ["*"]` to any authenticated user.
  */
-import { parse as parseYaml } from "yaml";
+import { parseDocument } from "../config/document.ts";
 import { BoundedCache, stringBytes } from "../bounded-cache.ts";
 
 export type PolicyAction = "pull" | "push" | "delete";
@@ -25,14 +25,8 @@ interface Rule {
 }
 
 /** A policy from YAML or JSON text. Throws an Error naming the problem. */
-export function parsePolicyText(text: string): Policy {
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (error) {
-    throw new Error(`not valid YAML or JSON: ${(error as Error).message.split("\n")[0]}`);
-  }
-  return parsePolicy(data);
+export async function parsePolicyText(text: string): Promise<Policy> {
+  return parsePolicy(await parseDocument(text));
 }
 
 /** A policy from its parsed document `{groups, rules}`. Throws an Error naming the problem. */

@@ -3,7 +3,7 @@
  * flags. Node and Deno call `parseArgv` then `resolveConfig` (through `loadConfig`); the
  * Worker calls `resolveConfig` with its vars. Every problem is a ConfigError naming its source.
  */
-import { parse as parseYaml } from "yaml";
+import { parseDocument } from "./document.ts";
 import { COMMANDS, OPTIONS, type Command, type OptionSpec } from "./options.ts";
 import type { Config } from "./schema.ts";
 import { ConfigError, parseValue, type FileRef } from "./values.ts";
@@ -75,12 +75,12 @@ function splitFlag(text: string): [string, string | undefined] {
 const findFlag = (name: string, kind?: string) => OPTIONS.find((o) => o.flag === name && (!kind || (o.kind === kind && !o.invert)));
 
 /** Defaults, then the file, then the environment, then the flags. */
-export function resolveConfig(sources: ConfigSources): Config {
+export async function resolveConfig(sources: ConfigSources): Promise<Config> {
   const config: Record<string, unknown> = {};
   for (const spec of OPTIONS) if (spec.default !== undefined && !spec.flagOnly) setPath(config, spec.key, structuredClone(spec.default));
   for (const key of ["storage", "server", "uploads", "manifests", "auth"]) config[key] ??= {};
 
-  if (sources.file) applyFile(config, sources.file);
+  if (sources.file) await applyFile(config, sources.file);
   for (const spec of OPTIONS) {
     const raw = spec.env && !spec.flagOnly ? sources.env?.(spec.env) : undefined;
     if (raw === undefined || (raw === "" && spec.kind !== "boolean")) continue;
@@ -91,12 +91,12 @@ export function resolveConfig(sources: ConfigSources): Config {
   return config as unknown as Config;
 }
 
-function applyFile(config: Record<string, unknown>, file: { text: string; name: string }): void {
+async function applyFile(config: Record<string, unknown>, file: { text: string; name: string }): Promise<void> {
   let data: unknown;
   try {
-    data = parseYaml(file.text);
+    data = await parseDocument(file.text);
   } catch (error) {
-    throw new ConfigError(`${file.name}: not valid YAML or JSON: ${(error as Error).message.split("\n")[0]}`);
+    throw new ConfigError(`${file.name}: ${(error as Error).message}`);
   }
   if (data === null || data === undefined) return; // an empty file configures nothing
   if (typeof data !== "object" || Array.isArray(data)) throw new ConfigError(`${file.name}: expected a mapping of options at the top level`);

@@ -87,7 +87,7 @@ async function authOptionsFrom(auth: Config["auth"], readText: RuntimeParts["rea
   const policyRef = auth.policy;
   const policy = policyRef === undefined ? undefined : "data" in policyRef ? policyRef.data : await readFileRef(policyRef, readText);
   try {
-    buildState(htpasswd, policy, { htpasswd, anonymousPull: auth.anonymousPull, readOnlyUsers: auth.readOnlyUsers });
+    await buildState(htpasswd, policy, { htpasswd, anonymousPull: auth.anonymousPull, readOnlyUsers: auth.readOnlyUsers });
   } catch (error) {
     const [source, ...rest] = (error as Error).message.split(": ");
     const ref = source === "policy" ? policyRef! : auth.htpasswd;

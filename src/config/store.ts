@@ -5,7 +5,6 @@
  * the start with a message instead of failing the first push with a 500.
  */
 import type { BlobStore } from "../storage/blob-store.ts";
-import { S3Store } from "../storage/s3/store.ts";
 import type { Config } from "./schema.ts";
 import { ConfigError } from "./values.ts";
 
@@ -19,6 +18,7 @@ export async function createStoreFromConfig(config: Config, createLocal: () => B
     throw new ConfigError("--s3-bucket needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or storage.s3.accessKeyId and storage.s3.secretAccessKey in the config file)");
   }
   if (s3.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(s3.endpoint)) throw new ConfigError(`--s3-endpoint: expected an http:// or https:// URL, got ${JSON.stringify(s3.endpoint)}`);
+  const { S3Store } = await import("../storage/s3/store.ts"); // with its signer, only for a bucket
   const store = new S3Store({
     bucket: s3.bucket,
     endpoint: s3.endpoint,

@@ -10,18 +10,18 @@ import { ConfigError } from "../../src/config/values.ts";
 import { createRegistry, MemoryStore, type BlobStore } from "../../src/index.ts";
 import { createLogger, formatAccessLine } from "../../src/ops/log.ts";
 
-const config = (argv: string[], file?: string) =>
+const config = async (argv: string[], file?: string) =>
   resolveConfig({ flags: parseArgv(["serve", ...argv]).flags, env: () => undefined, file: file === undefined ? undefined : { text: file, name: "berth.yaml" } });
 
 describe("operations options", () => {
-  it("--log-format, --log-level: only the known values", () => {
-    expect(config(["--log-format", "json", "--log-level", "warn"]).log).toEqual({ format: "json", level: "warn" });
-    expect(() => config(["--log-format", "xml"])).toThrow(/--log-format: expected one of text, json, got "xml"/);
-    expect(() => config([], "log:\n  level: loud\n")).toThrow(/berth.yaml: log.level: expected one of debug, info, warn, error/);
+  it("--log-format, --log-level: only the known values", async () => {
+    expect((await config(["--log-format", "json", "--log-level", "warn"])).log).toEqual({ format: "json", level: "warn" });
+    await expect(config(["--log-format", "xml"])).rejects.toThrow(/--log-format: expected one of text, json, got "xml"/);
+    await expect(config([], "log:\n  level: loud\n")).rejects.toThrow(/berth.yaml: log.level: expected one of debug, info, warn, error/);
   });
 
   it("--webhook URL repeats; webhooks.endpoints checks every key", async () => {
-    const both = config(["--webhook", "http://a.test/h", "--webhook", "https://b.test/h"], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      events: [pull]\n      backoff: 2s\n");
+    const both = await config(["--webhook", "http://a.test/h", "--webhook", "https://b.test/h"], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      events: [pull]\n      backoff: 2s\n");
     expect(both.webhooks.urls).toEqual(["http://a.test/h", "https://b.test/h"]);
     const options = await registryOptionsFrom(both, { store: new MemoryStore(), readText: async () => "" });
     expect(options.webhooks!.map((w) => [w.url, w.events, w.backoffMs])).toEqual([
@@ -29,23 +29,23 @@ describe("operations options", () => {
       ["https://b.test/h", ["push", "delete"], 1000],
       ["http://c.test/h", ["pull"], 2000],
     ]);
-    expect(() => config(["--webhook", "ftp://x"])).toThrow(/--webhook: expected an http:\/\/ or https:\/\/ URL/);
-    expect(() => config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      retries: 3\n")).toThrow(/webhooks.endpoints\[0\]: unknown key retries/);
-    expect(() => config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      events: [push, tag]\n")).toThrow(/unknown event "tag"/);
-    expect(() => config([], "webhooks:\n  endpoints:\n    - headers: {}\n")).toThrow(ConfigError);
-    const ignoring = await registryOptionsFrom(config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      ignoredMediaTypes: [application/octet-stream]\n"), { store: new MemoryStore(), readText: async () => "" });
+    await expect(config(["--webhook", "ftp://x"])).rejects.toThrow(/--webhook: expected an http:\/\/ or https:\/\/ URL/);
+    await expect(config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      retries: 3\n")).rejects.toThrow(/webhooks.endpoints\[0\]: unknown key retries/);
+    await expect(config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      events: [push, tag]\n")).rejects.toThrow(/unknown event "tag"/);
+    await expect(config([], "webhooks:\n  endpoints:\n    - headers: {}\n")).rejects.toThrow(ConfigError);
+    const ignoring = await registryOptionsFrom(await config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      ignoredMediaTypes: [application/octet-stream]\n"), { store: new MemoryStore(), readText: async () => "" });
     expect(ignoring.webhooks![0]!.ignoredMediaTypes).toEqual(["application/octet-stream"]);
-    expect(() => config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      ignoredMediaTypes: [blobs]\n")).toThrow(/ignoredMediaTypes: "blobs" is not a media type/);
+    await expect(config([], "webhooks:\n  endpoints:\n    - url: http://c.test/h\n      ignoredMediaTypes: [blobs]\n")).rejects.toThrow(/ignoredMediaTypes: "blobs" is not a media type/);
   });
 
   it("--tls-cert without --tls-key stops the start", async () => {
-    await expect(registryOptionsFrom(config(["--tls-cert", "c.pem"]), { store: new MemoryStore(), readText: async () => "" })).rejects.toThrow(/--tls-cert needs --tls-key/);
+    await expect(registryOptionsFrom(await config(["--tls-cert", "c.pem"]), { store: new MemoryStore(), readText: async () => "" })).rejects.toThrow(/--tls-cert needs --tls-key/);
   });
 
   it("--http2 is off by default and without --tls-cert stops the start", async () => {
-    expect(config([]).server.http2).toBe(false);
-    expect(config(["--http2", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).server.http2).toBe(true);
-    await expect(registryOptionsFrom(config(["--http2"]), { store: new MemoryStore(), readText: async () => "" })).rejects.toThrow(/--http2 needs --tls-cert and --tls-key/);
+    expect((await config([])).server.http2).toBe(false);
+    expect((await config(["--http2", "--tls-cert", "c.pem", "--tls-key", "k.pem"])).server.http2).toBe(true);
+    await expect(registryOptionsFrom(await config(["--http2"]), { store: new MemoryStore(), readText: async () => "" })).rejects.toThrow(/--http2 needs --tls-cert and --tls-key/);
   });
 });
 

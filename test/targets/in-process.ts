@@ -21,7 +21,7 @@ export async function createInProcessTarget(options: TargetOptions): Promise<Tar
   const registry = createRegistry({ store, ...registryOptions, auth, deletes: !lifecycle?.noDelete, proxy });
   // lifecycle.interval: the schedule `serve --gc-interval` runs, reporting to this registry's metrics.
   const file = args.configText ? { text: args.configText, name: "config.json" } : undefined;
-  const served = resolveConfig({ flags: parseArgv(["serve", ...args.serve]).flags, file });
+  const served = await resolveConfig({ flags: parseArgv(["serve", ...args.serve]).flags, file });
   const schedule = served.gc.interval > 0 ? startGcSchedule(store, gcOptionsFrom(served), served.gc.interval, () => {}, registry.gcObserver) : undefined;
   return {
     name: "in-process",
@@ -40,7 +40,7 @@ export async function createInProcessTarget(options: TargetOptions): Promise<Tar
     },
     async lifecycle(command, flags = []) {
       const parsed = parseArgv([command, ...(command === "gc" ? args.gc : []), ...flags]);
-      const config = resolveConfig({ flags: parsed.flags, file });
+      const config = await resolveConfig({ flags: parsed.flags, file });
       if (options.uploadExpiryMs !== undefined) config.uploads.expiry = options.uploadExpiryMs;
       return runLifecycleCommand(command, store, config);
     },
