@@ -107,3 +107,19 @@ describe("the route table", () => {
     expect(table.rows.map((row) => [row.method, row.pattern, row.access])).toEqual([["GET", "/healthz", "none"], ["GET", "/v2/:name+/x", undefined]]);
   });
 });
+
+describe("createRegistry with bad auth sources", () => {
+  const htpasswd = `alice:${bcrypt.hashSync("pw", 4)}\n`;
+  it("a bad htpasswd, policy object or JSON policy text throws from createRegistry, naming the source", () => {
+    const store = new MemoryStore();
+    expect(() => createRegistry({ store, auth: { htpasswd: "alice:not-a-bcrypt-hash\n" } })).toThrow(/^htpasswd: /);
+    expect(() => createRegistry({ store, auth: { htpasswd, policy: { rules: "all" } } })).toThrow(/^policy: /);
+    expect(() => createRegistry({ store, auth: { htpasswd, policy: `{"rules":[{"repositories":["a/**"],"actions":["fly"]}]}` } })).toThrow(/^policy: /);
+  });
+
+  it("bad YAML policy text (parsed on first use) fails requests with a 500 and the reason in the log, never passes them", async () => {
+    const registry = createRegistry({ store: new MemoryStore(), auth: { htpasswd, policy: "rules:\n  - repositories: [\"a/**\"]\n    actions: [fly]\n" } });
+    const res = await registry.fetch(new Request("http://registry.test/v2/", { headers: { Authorization: `Basic ${btoa("alice:pw")}` } }));
+    expect(res.status).toBe(500);
+  });
+});

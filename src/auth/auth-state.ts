@@ -5,6 +5,7 @@
  * within seconds on every runtime without a timer; `reload()` (SIGHUP) re-reads now. A reload
  * that fails keeps what was in force and says why.
  */
+import { NOT_JSON, parseJsonDocument } from "../config/document.ts";
 import { parseHtpasswd } from "./basic.ts";
 import { parsePolicy, parsePolicyText, shorthandPolicy, type Policy } from "./policy.ts";
 
@@ -34,6 +35,27 @@ export async function buildState(htpasswd: string, policy: string | object | und
   return { users, policy: parsed };
 }
 
+/**
+ * The state at once, when no source needs the YAML parser (htpasswd, a policy object or JSON
+ * text, the shorthand): then a bad source throws here, from createRegistry, as bad
+ * configuration should. Only YAML policy text waits for the parser, imported on first use.
+ */
+function buildStateSoon(htpasswd: string, policy: string | object | undefined, sources: AuthSources): Promise<AuthState> {
+  const document = typeof policy === "string" ? parseJsonDocument(policy) : policy;
+  if (document === NOT_JSON) return buildState(htpasswd, policy, sources);
+  const users = namedNow("htpasswd", () => parseHtpasswd(htpasswd));
+  const parsed = namedNow("policy", () => (document === undefined ? shorthandPolicy(users.keys(), sources) : parsePolicy(document)));
+  return Promise.resolve({ users, policy: parsed });
+}
+
+function namedNow<T>(source: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    throw new Error(`${source}: ${(error as Error).message}`);
+  }
+}
+
 async function named<T>(source: string, build: () => Promise<T>): Promise<T> {
   try {
     return await build();
@@ -52,8 +74,10 @@ export class AuthStateHolder {
   private failed?: { htpasswd: string; policy: string | object | undefined };
 
   constructor(private sources: AuthSources) {
-    this.state = buildState(sources.htpasswd, sources.policy, sources);
-    this.state.catch(() => {}); // a bad programmatic policy fails every request through current(), not the process
+    this.state = buildStateSoon(sources.htpasswd, sources.policy, sources);
+    // Bad YAML policy text given to createRegistry (the CLI and Workers check theirs at start):
+    // said at once, and every request fails through current() with the reason.
+    this.state.catch((error: Error) => console.error(`berth: ${error.message}`));
     this.texts = { htpasswd: sources.htpasswd, policy: sources.policy };
     this.nextCheck = Date.now() + this.interval;
   }
