@@ -5,7 +5,9 @@ import { createServer, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { createSecureServer, type Http2SecureServer } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
-import { errorResponse, RegistryError, type Logger, type Registry } from "../../src/index.ts";
+import { errorResponse, RegistryError } from "../../src/errors.ts";
+import type { Registry } from "../../src/handler.ts";
+import type { Logger } from "../../src/ops/log.ts";
 import { toRequestListener } from "./http-adapter.ts";
 import { readPem, watchCertificate, type TlsFiles } from "./tls-files.ts";
 

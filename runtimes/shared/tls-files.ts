@@ -4,7 +4,7 @@
 // connections (setSecureContext). A pair that does not load (one file written, the other not
 // yet) keeps the old one, with a warning, until the next change.
 import { readFile, stat } from "node:fs/promises";
-import type { Logger } from "../../src/index.ts";
+import type { Logger } from "../../src/ops/log.ts";
 
 export interface TlsFiles {
   certFile: string;
