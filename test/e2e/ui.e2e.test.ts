@@ -287,7 +287,11 @@ describe.skipIf(!HAVE_CHROMIUM && !REQUIRE_CLIENTS)('web UI in chromium', () => 
       // copy a millisecond newer than the last, as pushes one after another would leave them.
       const store = new FsStore(root);
       const link = JSON.parse(new TextDecoder().decode(await readBytes((await store.get(tagKey('bench/many', 'seed')))!)));
-      const start = Date.parse(link.pushedAt);
+      // All in the past (the seed's own link the oldest), so the push of `seed` below is the
+      // newest however fast this setup runs (copies dated up to 10 s after the seed's push beat
+      // a re-push made within those 10 s).
+      const start = Date.parse(link.pushedAt) - 10_002;
+      await store.put(tagKey('bench/many', 'seed'), new TextEncoder().encode(JSON.stringify({ ...link, pushedAt: new Date(start).toISOString() })));
       for (let i = 0; i < 10_000; i++) {
         const tag = `v${String(i).padStart(5, '0')}`;
         await store.put(tagKey('bench/many', tag), new TextEncoder().encode(JSON.stringify({ ...link, pushedAt: new Date(start + i + 1).toISOString() })));

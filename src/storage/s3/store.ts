@@ -79,7 +79,7 @@ export class S3Store implements BlobStore {
       await response.body?.cancel();
       throw new Error(`S3 answered ${response.status} without the range asked for ${key}`);
     }
-    return { size: whole, body: response.body ?? streamOf(new Uint8Array(0)) };
+    return { size: whole, body: response.body ? lockedBody(response.body) : streamOf(new Uint8Array(0)) };
   }
 
   async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, options?: PutOptions): Promise<number> {
@@ -177,4 +177,25 @@ export class S3Store implements BlobStore {
       throw error;
     };
   }
+}
+
+/**
+ * The body of a fetch Response, read through a reader taken now. Node's fetch (undici)
+ * cancels the body of a Response that is garbage collected while its body is neither locked
+ * nor read, and only the body outlives this call: a GC between get() and the first read
+ * (a concurrent 2 MiB put is enough) left the caller a cancelled stream. A locked body is left alone.
+ */
+function lockedBody(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }
