@@ -61,13 +61,13 @@ export function matchesGlob(glob: string, text: string): boolean {
 export const ruleFor = (rules: RetentionRule[], name: string): RetentionRule | undefined => rules.find((rule) => matchesGlob(rule.repositories, name));
 
 /** The tags a rule keeps, from each tag's push time (ms). */
-export function keptTags(rule: RetentionRule, tags: { tag: string; pushedMs: number }[], now: number): Set<string> {
+export function keptTags(rule: RetentionRule, tags: { tag: string; pushedAtMs: number }[], now: number): Set<string> {
   const kept = new Set<string>();
-  const newest = [...tags].sort((a, b) => b.pushedMs - a.pushedMs || (a.tag < b.tag ? -1 : 1));
+  const newest = [...tags].sort((a, b) => b.pushedAtMs - a.pushedAtMs || (a.tag < b.tag ? -1 : 1));
   for (const { tag } of newest.slice(0, rule.keepLast ?? 0)) kept.add(tag);
-  for (const { tag, pushedMs } of tags) {
+  for (const { tag, pushedAtMs } of tags) {
     if (rule.keepTags?.some((pattern) => matchesGlob(pattern, tag))) kept.add(tag);
-    if (rule.keepWithin !== undefined && pushedMs > now - rule.keepWithin) kept.add(tag);
+    if (rule.keepWithin !== undefined && pushedAtMs > now - rule.keepWithin) kept.add(tag);
   }
   return kept;
 }

@@ -33,8 +33,14 @@ export async function listRepositories(store: BlobStore): Promise<string[]> {
 export interface TagEntry {
   tag: string;
   digest: string;
-  /** When the tag was last pushed (the tag object's write time). */
+  /** The tag object's write time: tells a re-push from the same state (plan.ts). */
   pushedMs: number;
+  /**
+   * When the tag was pushed, for retention's order: the link's own `pushedAt` (ms), else the
+   * write time. Object stores report write times to the second (S3's Last-Modified), so
+   * pushes within one second would tie and keepLast keep the wrong ones.
+   */
+  pushedAtMs: number;
   /** The tag object as read, to tell a re-push from the same state. */
   text: string;
 }
@@ -45,7 +51,9 @@ export async function readTags(store: BlobStore, name: string): Promise<TagEntry
     const [text, stat] = await Promise.all([readText(store, key), store.head(key)]);
     if (text === null || stat === null) continue; // deleted meanwhile
     try {
-      tags.push({ tag: tagFromKey(name, key), digest: (JSON.parse(text) as { digest: string }).digest, pushedMs: stat.modifiedMs, text });
+      const link = JSON.parse(text) as { digest: string; pushedAt?: unknown };
+      const pushedAt = typeof link.pushedAt === "string" ? Date.parse(link.pushedAt) : NaN;
+      tags.push({ tag: tagFromKey(name, key), digest: link.digest, pushedMs: stat.modifiedMs, pushedAtMs: Number.isFinite(pushedAt) ? pushedAt : stat.modifiedMs, text });
     } catch {
       // not a tag Berth wrote: leave it alone, reach nothing through it
     }
