@@ -134,6 +134,14 @@ export const SERVER_KINDS: ServerKind[] = [
   },
 ];
 
+/** distribution 2.8 as a pull-through cache of `upstream` (its `proxy.remoteurl`): every repository is mirrored. */
+export async function startDistributionProxy(root: string, o: StartOptions, upstream: string): Promise<RunningServer> {
+  const port = await freePort();
+  const config = `${root}.yml`;
+  writeFileSync(config, `${distributionConfig(root, port)}proxy:\n  remoteurl: ${upstream}\n`);
+  return startProcess("distribution-proxy", "/usr/bin/docker-registry", ["serve", config], o, { url: `http://127.0.0.1:${port}` });
+}
+
 function distributionConfig(root: string, port: number): string {
   return [
     "version: 0.1",

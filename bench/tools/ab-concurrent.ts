@@ -1,25 +1,16 @@
 // Before/after on one machine: `npx tsx bench/tools/ab-concurrent.ts DIR_A DIR_B [--pushes 16] [--blob-mib 64] [--rounds 3]
 // [--style patch|put]`. Starts `berth serve` from two built checkouts and times, alternating,
 // N concurrent pushes of different blobs on each (workload 5's shape); prints MB/s per round.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { BlobFactory, MiB } from "../lib/data.ts";
-import { agent } from "../lib/http.ts";
 import { pushMonolithic, pushStreamed } from "../lib/registry.ts";
-import { SERVER_KINDS } from "../lib/servers.ts";
+import { startCheckouts } from "./checkouts.ts";
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
   options: { pushes: { type: "string", default: "16" }, "blob-mib": { type: "string", default: "64" }, rounds: { type: "string", default: "3" }, style: { type: "string", default: "patch" } },
 });
-const tmp = mkdtempSync(path.join(tmpdir(), "berth-ab-"));
-const kind = SERVER_KINDS.find((k) => k.name === "berth-node")!;
-const servers = [];
-for (const [i, dir] of positionals.entries()) {
-  servers.push({ dir, s: await kind.start(path.join(tmp, `root${i}`), { repoDir: path.resolve(dir), logFile: path.join(tmp, `log${i}`), nodeFlags: [] }) });
-}
+const { servers, stop } = await startCheckouts(positionals);
 const factory = new BlobFactory(64 * MiB);
 const push = args.style === "put" ? pushMonolithic : pushStreamed;
 const n = Number(args.pushes);
@@ -36,7 +27,5 @@ try {
     }
   }
 } finally {
-  for (const { s } of servers) await s.stop();
-  agent.destroy();
-  rmSync(tmp, { recursive: true, force: true });
+  await stop();
 }

@@ -2,30 +2,17 @@
 // `npx tsx bench/tools/ab-cpu.ts DIR_A DIR_B [--blob-mib 512] [--rounds 2] [--concurrent 1]`. Starts `berth serve`
 // from each built checkout and reads the server's user and system CPU time (/proc/<pid>/stat,
 // all its threads) around each push, alternating checkouts and styles (PATCH, PUT with body).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { BlobFactory, GiB, MiB } from "../lib/data.ts";
-import { agent } from "../lib/http.ts";
 import { pushMonolithic, pushStreamed } from "../lib/registry.ts";
-import { SERVER_KINDS } from "../lib/servers.ts";
+import { processCpu as cpu } from "../lib/cpu.ts";
+import { startCheckouts } from "./checkouts.ts";
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
   options: { "blob-mib": { type: "string", default: "512" }, rounds: { type: "string", default: "2" }, concurrent: { type: "string", default: "1" } },
 });
-const TICK = 100; // clock ticks per second (getconf CLK_TCK)
-const cpu = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK, faults: Number(f[7]) };
-};
-const tmp = mkdtempSync(path.join(tmpdir(), "berth-abcpu-"));
-const kind = SERVER_KINDS.find((k) => k.name === "berth-node")!;
-const servers = [];
-for (const [i, dir] of positionals.entries()) {
-  servers.push({ dir, s: await kind.start(path.join(tmp, `root${i}`), { repoDir: path.resolve(dir), logFile: path.join(tmp, `log${i}`), nodeFlags: [] }) });
-}
+const { servers, stop } = await startCheckouts(positionals);
 const factory = new BlobFactory(64 * MiB);
 const size = Number(args["blob-mib"]) * MiB;
 const n = Number(args.concurrent);
@@ -46,7 +33,5 @@ try {
     }
   }
 } finally {
-  for (const { s } of servers) await s.stop();
-  agent.destroy();
-  rmSync(tmp, { recursive: true, force: true });
+  await stop();
 }

@@ -25,7 +25,7 @@ export async function expireCachedTags(store: BlobStore, state: GcState, name: s
   if (ttl <= 0) return undefined;
   const records = await listKeys(store, `${proxyRoot(name)}tags/`);
   if (records.length === 0) return { tags, cache: false };
-  const pulledBefore = Math.min(state.startedAt - ttl, youngAfter(state));
+  const pulledBefore = cachedManifestsYoungAfter(state);
   let expired = 0;
   for (const entry of tags) {
     const record = await store.head(proxyTagKey(name, entry.tag));
@@ -39,7 +39,7 @@ export async function expireCachedTags(store: BlobStore, state: GcState, name: s
   return { tags: left, cache: true };
 }
 
-/** Untagged manifests of a cache written after this stay (cached within the TTL). */
+/** Cache content written or pulled after this stays: within the TTL, or too young for this run. */
 export const cachedManifestsYoungAfter = (state: GcState) => Math.min(state.startedAt - (state.options.cacheTtlMs ?? 0), youngAfter(state));
 
 /** Delete the tag unless it was pulled (its record rewritten) or re-fetched since it was read. */

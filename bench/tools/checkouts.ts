@@ -1,0 +1,33 @@
+// Shared by the before/after tools (ab-*.ts): `berth serve` from each built checkout given on
+// the command line.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { agent } from "../lib/http.ts";
+import { type RunningServer, SERVER_KINDS } from "../lib/servers.ts";
+
+export interface Checkout {
+  dir: string;
+  s: RunningServer;
+}
+
+/** Start one Berth on Node per checkout folder (each with bin/berth.mjs and dist/ built). */
+export async function startCheckouts(dirs: string[]): Promise<{ servers: Checkout[]; stop: () => Promise<void> }> {
+  const tmp = mkdtempSync(path.join(tmpdir(), "berth-ab-"));
+  const kind = SERVER_KINDS.find((k) => k.name === "berth-node")!;
+  const servers: Checkout[] = [];
+  const stop = async () => {
+    for (const { s } of servers) await s.stop();
+    agent.destroy();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    for (const [i, dir] of dirs.entries()) {
+      servers.push({ dir, s: await kind.start(path.join(tmp, `root${i}`), { repoDir: path.resolve(dir), logFile: path.join(tmp, `log${i}`), nodeFlags: [] }) });
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { servers, stop };
+}
