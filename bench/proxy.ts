@@ -51,24 +51,32 @@ try {
   if (baseline) servers.push(baseline);
 
   const factory = new BlobFactory(Math.min(size, 64 * MiB));
-  const figures = new Map<string, { mbs: number[]; cpu: number[] }>();
-  /** One timed pull: MB/s, and CPU seconds per GiB the serving process(es) spent on it. */
-  const timePull = async (label: string, base: string, repo: string, blob: ReturnType<BlobFactory["make"]>, busy: RunningServer[]) => {
+  const figures = new Map<string, { mbs: number[]; cpu: number[]; upstreamCpu: number[] }>();
+  const gib = size / GiB;
+  /**
+   * One timed pull: MB/s as the client saw it; CPU-s per GiB of the serving process, for a
+   * miss over the whole job (until the blob is stored: Berth's fill, distribution's own
+   * second fetch, may end after the client's last byte) and of the upstream meanwhile.
+   */
+  const timePull = async (label: string, server: RunningServer, repo: string, blob: ReturnType<BlobFactory["make"]>, miss: boolean) => {
     execSync("sync");
-    const cpuBefore = busy.map((server) => cpuSeconds(server.pid));
+    const [before, upstreamBefore] = [cpuSeconds(server.pid), cpuSeconds(upstream.pid)];
     const started = performance.now();
-    await pullBlob(base, repo, blob);
+    await pullBlob(server.url, repo, blob);
     const mbs = size / 1e6 / ((performance.now() - started) / 1000);
-    const cpu = busy.reduce((sum, server, i) => sum + cpuSeconds(server.pid) - cpuBefore[i]!, 0) / (size / GiB);
-    const entry = figures.get(label) ?? { mbs: [], cpu: [] };
+    if (miss && server !== distributionProxy) await waitForFill(server.url, repo, blob.digest);
+    if (miss) await waitForIdle(server.pid);
+    const cpu = (cpuSeconds(server.pid) - before) / gib;
+    const upstreamCpu = miss ? (cpuSeconds(upstream.pid) - upstreamBefore) / gib : NaN;
+    const entry = figures.get(label) ?? { mbs: [], cpu: [], upstreamCpu: [] };
     figures.set(label, entry);
-    return { mbs, cpu, keep: () => (entry.mbs.push(mbs), entry.cpu.push(cpu)) };
+    return { mbs, cpu, upstreamCpu, keep: () => (entry.mbs.push(mbs), entry.cpu.push(cpu), entry.upstreamCpu.push(upstreamCpu)) };
   };
   // A miss hashes every byte and writes it through the page cache; the direct pull does neither.
   const sha = measureSha256(Math.min(size, 256 * MiB), factory.block);
   const disk = measureDiskWrite(tmp, Math.min(size, 256 * MiB), factory.block);
-  log(`pull-through bench: ${size / MiB} MiB blob, ${runs} runs (MB/s = 10^6 bytes/s; cpu = CPU-s/GiB of the serving Berth, or distribution for direct)`);
-  log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores; bounds of a miss: one-core SHA-256 ${sha.toFixed(0)} MB/s, page-cache write of a new file ${disk.MBps.toFixed(0)} MB/s (${disk.sys_s_per_GiB.toFixed(2)} kernel CPU-s/GiB)`);
+  log(`pull-through bench: ${size / MiB} MiB blob, ${runs} runs (MB/s = 10^6 bytes/s; cpu = CPU-s/GiB of the serving process; for a miss until the blob is stored, and up = the upstream's)`);
+  log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${cpus().length} cores; bounds of a miss: one-core SHA-256 ${sha.toFixed(0)} MB/s, page-cache write of a new file ${disk.MBps.toFixed(0)} MB/s (${disk.sys_s_per_GiB.toFixed(2)} kernel CPU-s/GiB; into just-freed pages ${disk.recycled.MBps.toFixed(0)} MB/s, ${disk.recycled.sys_s_per_GiB.toFixed(2)})`);
   for (let run = 0; run < runs + 1; run++) {
     const blob = factory.make(size);
     const repo = `bench/proxy-${run}`;
@@ -78,8 +86,7 @@ try {
     const labels: string[] = [];
     const pull = async (label: string, server: RunningServer) => {
       labels.push(label);
-      pulls.push(await timePull(label, server.url, repo, blob, [server]));
-      if (label.endsWith("miss") && server !== distributionProxy) await waitForFill(server.url, repo, blob.digest); // the store write may end a moment later
+      pulls.push(await timePull(label, server, repo, blob, label.endsWith("miss")));
     };
     // Misses first (the upstream's copy is as warm as it will be for the direct pull after
     // them); the caches take turns at going first, and so do the two store reads.
@@ -90,9 +97,9 @@ try {
     for (const [label, server] of run % 2 ? reads : [...reads].reverse()) await pull(label, server);
     if (run === 0) continue; // warm-up: JIT, page cache, connections
     for (const p of pulls) p.keep();
-    log(`run ${run}: ${labels.map((label, i) => `${label} ${pulls[i]!.mbs.toFixed(0)} (cpu ${pulls[i]!.cpu.toFixed(2)})`).join("  ")}`);
+    log(`run ${run}: ${labels.map((label, i) => `${label} ${pulls[i]!.mbs.toFixed(0)} (cpu ${pulls[i]!.cpu.toFixed(2)}${Number.isNaN(pulls[i]!.upstreamCpu) ? "" : ` up ${pulls[i]!.upstreamCpu.toFixed(2)}`})`).join("  ")}`);
   }
-  const med = (label: string) => ({ mbs: median(figures.get(label)!.mbs), cpu: median(figures.get(label)!.cpu) });
+  const med = (label: string) => ({ mbs: median(figures.get(label)!.mbs), cpu: median(figures.get(label)!.cpu), upstreamCpu: median(figures.get(label)!.upstreamCpu) });
   const [miss, direct, hit, normal] = ["miss", "direct", "hit", "normal"].map(med) as [ReturnType<typeof med>, ReturnType<typeof med>, ReturnType<typeof med>, ReturnType<typeof med>];
   const distributionMiss = med("distribution miss");
   const missRatio = miss.mbs / direct.mbs;
@@ -102,7 +109,7 @@ try {
   log(`| miss through Berth | ${miss.mbs.toFixed(0)} | ${miss.cpu.toFixed(2)} | distribution direct ${direct.mbs.toFixed(0)} (${direct.cpu.toFixed(2)}) | ${missRatio.toFixed(2)} | >= 0.90 ${missRatio >= 0.9 ? "PASS" : "FAIL"} |`);
   log(`| miss through distribution's proxy | ${distributionMiss.mbs.toFixed(0)} | ${distributionMiss.cpu.toFixed(2)} | distribution direct | ${(distributionMiss.mbs / direct.mbs).toFixed(2)} | (reference) |`);
   log(`| hit from Berth's cache | ${hit.mbs.toFixed(0)} | ${hit.cpu.toFixed(2)} | plain Berth ${normal.mbs.toFixed(0)} (${normal.cpu.toFixed(2)}) | ${hitRatio.toFixed(2)} | >= 0.95 ${hitRatio >= 0.95 ? "PASS" : "FAIL"} |`);
-  log(`Berth's miss is ${(miss.mbs / distributionMiss.mbs).toFixed(2)}x distribution's proxy miss, at ${(miss.cpu / distributionMiss.cpu).toFixed(2)}x its CPU per byte.`);
+  log(`Berth's miss is ${(miss.mbs / distributionMiss.mbs).toFixed(2)}x distribution's proxy miss, at ${(miss.cpu / distributionMiss.cpu).toFixed(2)}x its CPU per byte (until stored); the upstream spent ${miss.upstreamCpu.toFixed(2)} CPU-s/GiB on Berth's miss and ${distributionMiss.upstreamCpu.toFixed(2)} on distribution's (which fetches a missed blob twice: once for the client, once to store).`);
   log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   if (baseline) {
     const [baseMiss, baseHit] = [med("baseline miss"), med("baseline hit")];
@@ -112,6 +119,17 @@ try {
   for (const server of servers) await server.stop();
   killAll();
   rmSync(tmp, { recursive: true, force: true });
+}
+
+/** Until process `pid` has used no CPU for 0.5 s (at most 60 s): a cache's store write has ended. */
+async function waitForIdle(pid: number): Promise<void> {
+  let last = cpuSeconds(pid);
+  for (let quiet = 0, i = 0; quiet < 2 && i < 240; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = cpuSeconds(pid);
+    quiet = now - last < 0.02 ? quiet + 1 : 0;
+    last = now;
+  }
 }
 
 /** The miss streamed to the client; the store write may finish a moment later. */

@@ -129,7 +129,7 @@ const diskWrite = measureDiskWrite(tmp, args.quick ? 128 * MiB : 1 * GiB, factor
 log(`Berth benchmark (${mode}) - ${cores} cores (${cpus()[0]?.model.trim()}), node ${process.version}, load tool ${loadTool()}`);
 const load = loadavg()[0];
 log(`load average ${load.toFixed(2)}${priority !== undefined ? `, priority ${priority}` : ""}; one-core SHA-256 (node:crypto): ${sha256.toFixed(0)} MB/s`);
-log(`page-cache write of a new file (1 MiB writes, no fsync): ${diskWrite.MBps.toFixed(0)} MB/s, ${diskWrite.sys_s_per_GiB.toFixed(2)} kernel CPU-s per GiB`);
+log(`page-cache write of a new file (1 MiB writes, no fsync): ${diskWrite.MBps.toFixed(0)} MB/s, ${diskWrite.sys_s_per_GiB.toFixed(2)} kernel CPU-s per GiB; into just-freed pages ${diskWrite.recycled.MBps.toFixed(0)} MB/s, ${diskWrite.recycled.sys_s_per_GiB.toFixed(2)}`);
 if (load > cores / 2) log(`warning: the machine is busy (load ${load.toFixed(1)} on ${cores} cores): figures are noisy`);
 log(`client self-check against a Node sink: send ${client.send_MBps.toFixed(0)} MB/s, receive ${client.receive_MBps.toFixed(0)} MB/s; ` +
   `per client CPU-second: send ${client.send_capacity_MBps.toFixed(0)} MB, receive ${client.receive_capacity_MBps.toFixed(0)} MB`);
