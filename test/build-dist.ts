@@ -1,5 +1,5 @@
 /**
- * Vitest global setup: compile dist/ before any test runs. The node target, the e2e
+ * Vitest global setup: compile dist/ (and bundle the CLI, scripts/bundle-cli.mjs) before any test runs. The node target, the e2e
  * launchers and the package test run `bin/berth.mjs`, which loads dist/ (what users run);
  * building first means they never test a dist/ older than the sources. Tests themselves
  * import the .ts sources. ~2 s. Unlike `npm run build` it does not empty dist/ first, so a
@@ -19,4 +19,5 @@ export default function buildDist(): void {
   const root = fileURLToPath(new URL("..", import.meta.url));
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+  execFileSync(process.execPath, ["scripts/bundle-cli.mjs"], { cwd: root, stdio: "inherit" });
 }

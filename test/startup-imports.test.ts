@@ -3,12 +3,14 @@
  * with no config file never imports the YAML parser, bcryptjs, the S3 client or the GC
  * modules; they load when a YAML document, a password, a bucket or `gc` needs them.
  * A module hook records every module Node loads, to a file, until the server listens.
+ * bin/berth.mjs runs the bundle in dist/bundle/ (scripts/bundle-cli.mjs); the source modules
+ * in each loaded bundle file are read from the `// src/...` markers esbuild writes there.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { berthServeCommand } from "./lib/berth-command.ts";
 import { parseDocument } from "../src/config/document.ts";
@@ -42,13 +44,33 @@ async function modulesUntilListening(extraArgs: string[]): Promise<string[]> {
   return (await readFile(join(dir, "loaded.txt"), "utf8")).split("\n").filter(Boolean);
 }
 
-const LAZY = [/node_modules\/yaml\//, /node_modules\/bcryptjs\//, /node_modules\/aws4fetch\//, /dist\/src\/storage\/s3\//, /dist\/src\/lifecycle\/index\.js$/];
+/** The source modules bundled into the loaded dist/bundle/ files, e.g. "src/handler.ts". */
+async function bundledSources(loaded: string[]): Promise<string[]> {
+  const files = loaded.filter((url) => url.includes("/dist/bundle/"));
+  const texts = await Promise.all(files.map((url) => readFile(fileURLToPath(url), "utf8")));
+  return texts.flatMap((text) => [...text.matchAll(/^\/\/ ((?:src|runtimes)\/\S+\.ts)$/gm)].map((m) => m[1]!));
+}
+
+const LAZY_PACKAGES = [/node_modules\/yaml\//, /node_modules\/bcryptjs\//, /node_modules\/aws4fetch\//];
+const LAZY_SOURCES = [/^src\/storage\/s3\//, /^src\/lifecycle\/index\.ts$/];
 
 describe("berth serve start-up imports", () => {
-  it("no config file: none of the YAML parser, bcryptjs, the S3 client, the GC commands", async () => {
+  it("no config file: one bundle without the S3 store or the GC commands; no YAML parser, bcryptjs, S3 client", async () => {
     const loaded = await modulesUntilListening([]);
-    expect(loaded.some((url) => url.endsWith("/dist/src/handler.js"))).toBe(true);
-    expect(loaded.filter((url) => LAZY.some((pattern) => pattern.test(url)))).toEqual([]);
+    const sources = await bundledSources(loaded);
+    expect(sources).toContain("src/handler.ts");
+    expect(sources).toContain("runtimes/node/cli.ts");
+    expect(sources.filter((path) => LAZY_SOURCES.some((pattern) => pattern.test(path)))).toEqual([]);
+    expect(loaded.filter((url) => LAZY_PACKAGES.some((pattern) => pattern.test(url)))).toEqual([]);
+    // The compiled one-file-per-module tree (dist/src, dist/runtimes) is the library's, not the CLI's.
+    expect(loaded.filter((url) => /\/dist\/(src|runtimes)\//.test(url))).toEqual([]);
+  });
+
+  it("the S3 store and the GC commands are in chunks of their own (loaded when a bucket or gc needs them)", async () => {
+    const bundleDir = fileURLToPath(new URL("../dist/bundle/", import.meta.url));
+    const all = await bundledSources((await readdir(bundleDir)).map((name) => pathToFileURL(join(bundleDir, name)).href));
+    expect(all).toContain("src/storage/s3/store.ts");
+    expect(all).toContain("src/lifecycle/index.ts");
   });
 
   it("a YAML config file: the YAML parser loads (and only then)", async () => {

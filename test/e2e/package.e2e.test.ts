@@ -51,7 +51,7 @@ describe.skipIf(defaultRuntime() !== 'node' || skipWithout('skopeo'))('npm packa
     const paths = pack.files.map((f) => f.path);
     const outside = paths.filter((p) => !/^(dist\/.+\.(js|d\.ts)|bin\/berth\.mjs|package\.json|README\.md|LICENSE)$/.test(p));
     expect(outside).toEqual([]);
-    for (const needed of ['bin/berth.mjs', 'dist/runtimes/node/cli.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/runtimes/node/index.d.ts']) {
+    for (const needed of ['bin/berth.mjs', 'dist/runtimes/node/cli.js', 'dist/bundle/cli.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/runtimes/node/index.d.ts']) {
       expect(paths).toContain(needed);
     }
   });
