@@ -49,10 +49,11 @@ export interface StartOptions {
 /** Berth on `runtime` as users run it (Deno: the real executable, least-privilege permissions). */
 function startBerth(kind: string, runtime: "node" | "deno", root: string, o: StartOptions, extraArgs: string[] = [], quiet = true): Promise<RunningServer> {
   const { cmd, args, env } = berthServeCommand(runtime, { root, nodeFlags: o.nodeFlags, quiet, extraArgs });
-  // Another checkout's Berth (bench/tools/push-memory.ts --repo, a before/after comparison).
-  const ownBin = path.join(REPO_ROOT, "bin/berth.mjs");
-  const bin = path.join(o.repoDir, "bin/berth.mjs");
-  return startProcess(kind, cmd, args.map((a) => (a === ownBin ? bin : a)), o, { announce: LISTENING }, env);
+  // Another checkout's Berth (bench/tools/push-memory.ts --repo, a before/after comparison):
+  // its bin/berth.mjs, or its runtimes/deno/main.ts and deno.json.
+  const own = [path.join(REPO_ROOT, "bin/berth.mjs"), path.join(REPO_ROOT, "runtimes/deno/main.ts"), path.join(REPO_ROOT, "runtimes/deno/deno.json")];
+  const theirs = (a: string) => (own.includes(a) ? path.join(o.repoDir, path.relative(REPO_ROOT, a)) : a);
+  return startProcess(kind, cmd, args.map(theirs), o, { announce: LISTENING }, env);
 }
 
 export const SERVER_KINDS: ServerKind[] = [

@@ -11,10 +11,13 @@ export interface Checkout {
   s: RunningServer;
 }
 
-/** Start one Berth on Node per checkout folder (each with bin/berth.mjs and dist/ built). */
-export async function startCheckouts(dirs: string[]): Promise<{ servers: Checkout[]; stop: () => Promise<void> }> {
+/**
+ * Start one Berth per checkout folder: on Node (`berth-node`: each with bin/berth.mjs and dist/
+ * built) or on Deno (`berth-deno`: its runtimes/deno/main.ts, with the bench's permissions).
+ */
+export async function startCheckouts(dirs: string[], kindName: "berth-node" | "berth-deno" = "berth-node"): Promise<{ servers: Checkout[]; stop: () => Promise<void> }> {
   const tmp = mkdtempSync(path.join(tmpdir(), "berth-ab-"));
-  const kind = SERVER_KINDS.find((k) => k.name === "berth-node")!;
+  const kind = SERVER_KINDS.find((k) => k.name === kindName)!;
   const servers: Checkout[] = [];
   const stop = async () => {
     for (const { s } of servers) await s.stop();

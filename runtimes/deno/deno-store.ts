@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { FileTreeStore, type FileSystem } from "../../src/index.ts";
 import { bodyOfBytes } from "../../src/streams.ts";
 
-const READ_CHUNK = 256 * 1024;
+/** Chunk size for readers that bring no buffer of their own (hashing a part, tests). */
+const AUTO_CHUNK = 1024 * 1024;
 const SMALL_READ = 64 * 1024;
 const WRITE_BUFFER = 1024 * 1024;
 
@@ -34,9 +35,7 @@ const denoFileSystem: FileSystem = {
         return bodyOfBytes(size, bytes);
       }
       if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
-      // Read to the end as file.readable: a byte stream, which the HTTP adapter reads into
-      // its own reused buffers (runtimes/shared/send-body.ts).
-      return { size, body: offset + length >= size ? file.readable : readSlice(file, length) };
+      return { size, body: readSlice(file, length) };
     } catch (error) {
       file.close();
       throw error;
@@ -63,27 +62,47 @@ const denoFileSystem: FileSystem = {
   isMissing: (error) => error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory,
 };
 
-/** `length` bytes from the file's current position, pulled on demand; closes the file. */
+/**
+ * `length` bytes from the file's current position as a byte stream, which closes the file when
+ * it ends, fails or is cancelled. A byte stream lets the reader bring its own buffer: the HTTP
+ * adapter reads a pulled blob into a few buffers it reuses (runtimes/shared/send-body.ts), one
+ * `read` per buffer. Ranged pulls used a plain stream of fresh 256 KiB chunks before, sent chunk
+ * by chunk: 3.5x Node's time for the middle 100 MiB of a blob. Readers without buffers get
+ * fresh 1 MiB chunks.
+ */
 function readSlice(file: Deno.FsFile, length: number): ReadableStream<Uint8Array> {
   let remaining = length;
-  return new ReadableStream<Uint8Array>({
+  let closed = false;
+  const closeFile = () => {
+    if (closed) return;
+    closed = true;
+    file.close();
+  };
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: AUTO_CHUNK,
     async pull(controller) {
+      // With autoAllocateChunkSize, every pull has a byobRequest to fill.
+      const request = controller.byobRequest!;
+      const view = request.view as Uint8Array;
       try {
-        const chunk = new Uint8Array(Math.min(READ_CHUNK, remaining));
-        const read = remaining > 0 ? await file.read(chunk) : null;
-        if (read === null) {
-          file.close();
-          return remaining > 0 ? controller.error(new Error("file shrank while reading")) : controller.close();
-        }
+        const read = remaining > 0 ? await file.read(view.subarray(0, Math.min(view.byteLength, remaining))) : 0;
+        // Fewer bytes than promised means the file shrank under us: fail, never a short blob.
+        if (read === null) throw new Error(`file ended ${remaining} bytes short of ${length}`);
         remaining -= read;
-        controller.enqueue(chunk.subarray(0, read));
+        if (read > 0) request.respond(read);
+        if (remaining === 0) {
+          closeFile();
+          controller.close();
+          if (read === 0) request.respond(0);
+        }
       } catch (error) {
-        file.close();
-        controller.error(error);
+        closeFile();
+        throw error;
       }
     },
-    cancel: () => file.close(),
-  }, { highWaterMark: 0 });
+    cancel: closeFile,
+  });
 }
 
 /**
