@@ -21,13 +21,13 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-export const BUNDLE_DIR = "dist/bundle";
+const BUNDLE_DIR = "dist/bundle";
 /** Bundled; every other dependency (a new one too) stays an import from node_modules. */
 const BUNDLED_PACKAGES = ["itty-router", "@noble/hashes"];
 const { dependencies } = JSON.parse(readFileSync(`${ROOT}/package.json`, "utf8"));
 const external = Object.keys(dependencies).filter((name) => !BUNDLED_PACKAGES.includes(name));
 
-export async function bundleCli() {
+async function bundleCli() {
   // dist/bundle/ is not emptied first: `npm run build` empties dist/, and the test setup keeps
   // the chunks a server still running from this checkout may import later (content-hashed names).
   await esbuild.build({
@@ -44,4 +44,4 @@ export async function bundleCli() {
   });
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli();
+await bundleCli();

@@ -126,21 +126,20 @@ export const SERVER_KINDS: ServerKind[] = [
     name: "distribution",
     reference: true,
     unavailable: () => (existsSync("/usr/bin/docker-registry") ? null : "/usr/bin/docker-registry not installed (apt-get install docker-registry)"),
-    start: async (root, o) => {
-      const port = await freePort();
-      const config = `${root}.yml`;
-      writeFileSync(config, distributionConfig(root, port));
-      return startProcess("distribution", "/usr/bin/docker-registry", ["serve", config], o, { url: `http://127.0.0.1:${port}` });
-    },
+    start: (root, o) => startDistribution("distribution", root, o),
   },
 ];
 
 /** distribution 2.8 as a pull-through cache of `upstream` (its `proxy.remoteurl`): every repository is mirrored. */
-export async function startDistributionProxy(root: string, o: StartOptions, upstream: string): Promise<RunningServer> {
+export function startDistributionProxy(root: string, o: StartOptions, upstream: string): Promise<RunningServer> {
+  return startDistribution("distribution-proxy", root, o, `proxy:\n  remoteurl: ${upstream}\n`);
+}
+
+async function startDistribution(label: string, root: string, o: StartOptions, extraConfig = ""): Promise<RunningServer> {
   const port = await freePort();
   const config = `${root}.yml`;
-  writeFileSync(config, `${distributionConfig(root, port)}proxy:\n  remoteurl: ${upstream}\n`);
-  return startProcess("distribution-proxy", "/usr/bin/docker-registry", ["serve", config], o, { url: `http://127.0.0.1:${port}` });
+  writeFileSync(config, distributionConfig(root, port) + extraConfig);
+  return startProcess(label, "/usr/bin/docker-registry", ["serve", config], o, { url: `http://127.0.0.1:${port}` });
 }
 
 function distributionConfig(root: string, port: number): string {

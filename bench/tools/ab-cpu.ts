@@ -26,7 +26,7 @@ const { servers, stop } = await startCheckouts(positionals, args.server);
 const factory = new BlobFactory(64 * MiB);
 const size = Number(args["blob-mib"]) * MiB;
 const n = Number(args.concurrent);
-const RANGE = 100 * MiB;
+const RANGE = Math.min(100 * MiB, size); // the middle 100 MiB (the whole blob if smaller)
 const RANGED_PULLS = 5;
 
 /** Run `work` (moving `bytes`) against the server with `pid`; print MB/s and CPU-s per GiB. */

@@ -44,7 +44,7 @@ async function sendChunks(body: ReadableStream<Uint8Array>, res: ServerResponse,
       if (!res.write(value)) await drained(res);
     }
   } finally {
-    reader.releaseLock();
+    await releaseReader(reader, exchange);
   }
 }
 
@@ -78,8 +78,17 @@ async function sendInReusedBuffers(body: ReadableStream<Uint8Array>, length: num
     }
   } finally {
     res.off("close", onClose);
-    reader.releaseLock();
+    await releaseReader(reader, exchange);
   }
+}
+
+/**
+ * Done with the body: if the client left, cancel it (a file stream closes its file) even when it
+ * left before `onAbort` was set, which then found nothing to cancel; otherwise just unlock it.
+ */
+async function releaseReader(reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader, exchange: Exchange) {
+  if (exchange.aborted) await reader.cancel().catch(() => {});
+  reader.releaseLock();
 }
 
 function isByteStream(body: ReadableStream<Uint8Array>): boolean {

@@ -16,7 +16,7 @@ const IDLE_MS = 2000;
  * There it runs only once the array buffers V8 holds (the live ones, ~3 MiB during a push,
  * and the dead ones not yet freed) pass this bound, plus a little per body being read: about
  * one every 8 MiB. Without any, V8 frees them per ~64 MiB and a 1 GiB push peaked at 160 MiB
- * RSS; a 16 MiB bound peaked at 85-87 MiB, this one at 76 (1 and 4 GiB pushes).
+ * RSS; a 16 MiB bound peaked at 82-86 MiB, this one at 73-74 (1 and 4 GiB pushes).
  */
 const FULL_GC_ONLY = "deno" in versions;
 const FULL_GC_ARRAY_BUFFER_BYTES = 8 * 1024 * 1024;
