@@ -19,6 +19,7 @@ import { BlobFactory, GiB, measureSha256, MiB } from "./lib/data.ts";
 import { measureDiskWrite } from "./lib/disk.ts";
 import { request } from "./lib/http.ts";
 import { pullBlob, pushStreamed } from "./lib/registry.ts";
+import { median } from "./lib/table.ts";
 import { killAll, SERVER_KINDS, startDistributionProxy, startProcess, type RunningServer } from "./lib/servers.ts";
 
 const { values: args } = parseArgs({
@@ -142,11 +143,6 @@ async function waitForFill(base: string, repo: string, digest: string): Promise<
   throw new Error("the cache fill did not finish");
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function cpuSeconds(pid: number): number {
   const { user, sys } = processCpu(pid);

@@ -257,7 +257,8 @@ async function probe(url: string): Promise<boolean> {
   }
 }
 
-function processMemory(pid: number): { hwm: number; rss: number } {
+/** VmHWM and VmRSS of process `pid` in bytes (0 once it has exited). */
+export function processMemory(pid: number): { hwm: number; rss: number } {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;

@@ -11,6 +11,8 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { processMemory } from "../lib/servers.ts";
+import { median } from "../lib/table.ts";
 
 const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { spawns: { type: "string", default: "16" } } });
 const LISTEN = `s.listen(0, "127.0.0.1", () => console.log("listening on http://127.0.0.1:" + s.address().port));`;
@@ -33,7 +35,7 @@ const cpuSeconds = (pid: number) =>
       return sum; // the thread ended
     }
   }, 0);
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+const rssMiB = (pid: number) => processMemory(pid).rss / 1024 / 1024;
 const status = (url: string) =>
   new Promise<number>((resolve) => {
     request(`${url}/v2/`, { agent: false }, (res) => res.resume().on("end", () => resolve(res.statusCode ?? 0))).on("error", () => resolve(0)).end();
@@ -68,10 +70,6 @@ const samples = new Map<string, Sample[]>(variants.map(([name]) => [name, []]));
 for (let round = 0; round < Number(args.spawns); round++) {
   for (const [name, argv] of round % 2 ? [...variants].reverse() : variants) samples.get(name)!.push(await once(argv));
 }
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 console.log(`medians of ${args.spawns} spawns each, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 console.log(`${"".padEnd(30)} first answer (min)   CPU-s   RSS MiB   1 s later`);
 for (const [name, xs] of samples) {
