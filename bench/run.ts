@@ -156,7 +156,8 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
       const s = await start(k, `run${run}`);
       servers.push(s);
       // Spawn until the first answer to GET /v2/ (polled every 5 ms), and RSS right after it.
-      record(k.name, { startup_s: (performance.now() - t) / 1000, idle_rss_MiB: s.memory().rss / MiB });
+      // Summed over the process tree: a server of several processes (--workers) holds all of it.
+      record(k.name, { startup_s: (performance.now() - t) / 1000, idle_rss_MiB: s.memory().treeRss / MiB });
       await warmUp(s, ctx);
     }
   } catch (e) {

@@ -5,6 +5,7 @@ import { API_VERSION, errorResponse, RegistryError } from "./errors.ts";
 import { clientGone, observe, requestIdOf, type ExchangeInfo } from "./ops/exchange.ts";
 import { registerOpsRoutes } from "./ops/routes.ts";
 import type { GcObserver } from "./lifecycle/state.ts";
+import type { MetricsSnapshot } from "./ops/metrics.ts";
 import { gcObserverOf } from "./ops/registry-metrics.ts";
 import type { RegistryOptions } from "./options.ts";
 import { markCacheStatus, withPullThrough } from "./proxy/routes.ts";
@@ -27,6 +28,8 @@ export interface Registry {
   reload(): Promise<void>;
   /** Hand to a collection run in this process (`startGcSchedule`, a Worker's slices): its runs land in this registry's /metrics. */
   gcObserver: GcObserver;
+  /** What this process has counted, for a peer's /metrics (`metrics.peers`). */
+  metricsSnapshot(): MetricsSnapshot;
 }
 
 /** The whole registry as one portable `fetch` handler. */
@@ -66,7 +69,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   // Refused request lines first (src/request-line.ts): on Deno `request.url` is still the raw target.
   const route = async (request: Request) => rejectRequestLine(request.method, request.url) ?? routed(request);
   const fetch = observe({ logger, metrics, accessLog: ops.accessLog ?? false, trustProxy: ops.trustProxy ?? false }, route);
-  return { fetch, reload: () => ctx.reloadAuth(), gcObserver: gcObserverOf(metrics) };
+  return { fetch, reload: () => ctx.reloadAuth(), gcObserver: gcObserverOf(metrics), metricsSnapshot: () => metrics.set.snapshot() };
 }
 
 /** The one error serializer; an unexpected error is logged with its request id, unless the client left. */

@@ -22,6 +22,7 @@ export { loggerFrom } from "./config/registry-options.ts";
 export { createLogger, formatAccessLine, type Logger, type LogFormat, type LogLevel, type LogFields, type AccessEntry } from "./ops/log.ts";
 export type { ExchangeInfo, ExchangeOutcome } from "./ops/exchange.ts";
 export type { OpsOptions } from "./ops/ops.ts";
+export type { MetricsSnapshot } from "./ops/metrics.ts";
 export type { WebhookEndpoint, WebhookAction, WebhookEvent } from "./ops/webhooks.ts";
 export {
   collectGarbage, collectGarbageSlice, startGcSchedule, measureUsage, formatGcReport, formatUsage, formatBytes, gcOptionsFrom, runLifecycleCommand,

@@ -22,7 +22,7 @@ describe("configuration: defaults < file < BERTH_* < flags", () => {
   it("defaults", async () => {
     const config = await fromArgv(["serve"]);
     expect(config.storage.root).toBe("./data");
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 5000, accessLog: true, trustProxy: false, http2: false });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 5000, accessLog: true, trustProxy: false, http2: false, workers: 1 });
     expect(config.uploads.expiry).toBe(86_400_000);
     expect(config.manifests.maxBytes).toBe(4 * 1024 * 1024);
     expect(config.auth).toEqual({
@@ -54,6 +54,12 @@ describe("configuration: defaults < file < BERTH_* < flags", () => {
     expect((await fromArgv(["serve"], { BERTH_ACCESS_LOG: "0" })).server.accessLog).toBe(false);
     expect((await fromArgv(["serve", "--access-log=false"])).server.accessLog).toBe(false);
     expect((await fromArgv(["serve", "--anonymous-pull"])).auth.anonymousPull).toBe(true);
+  });
+
+  it("--workers N, BERTH_WORKERS, server.workers; 0 means one per core (resolved by the runtime)", async () => {
+    expect((await fromArgv(["serve", "--workers", "4"])).server.workers).toBe(4);
+    expect((await fromArgv(["serve"], { BERTH_WORKERS: "0" })).server.workers).toBe(0);
+    expect((await fromArgv(["serve"], {}, "server:\n  workers: 2\n")).server.workers).toBe(2);
   });
 
   it("durations and sizes", async () => {
@@ -88,6 +94,9 @@ describe("configuration errors name their source", () => {
     expect(await message(() => fromArgv(["serve", "--port"]))).toBe("--port needs a value (N)");
     expect(await message(() => fromArgv(["serve", "--upload-expiry", "soon"]))).toContain("--upload-expiry: expected a duration");
     expect(await message(() => fromArgv(["serve", "extra"]))).toBe('unexpected argument "extra"');
+    expect(await message(() => fromArgv(["serve", "--workers", "65"]))).toBe("--workers: expected 0 (one per CPU core) to 64 processes, got 65");
+    expect(await message(() => fromArgv(["serve", "--workers", "-1"]))).toBe('--workers: expected a whole number, got "-1"');
+    expect(await message(() => fromArgv(["serve"], { BERTH_WORKERS: "two" }))).toBe('BERTH_WORKERS: expected a whole number, got "two"');
   });
 
   it("variables: the message names the variable, not the flag", async () => {

@@ -19,7 +19,7 @@ export interface RunningServer {
   url: string; // http://127.0.0.1:PORT
   pid: number;
   /** VmHWM / VmRSS in bytes of the server process, and summed over its process tree
-   *  (Berth on Node via bin/berth.mjs has an esbuild helper child from tsx). */
+   *  (`--workers`: the primary and its workers). */
   memory(): Memory;
   stop(): Promise<void>;
 }
@@ -121,6 +121,14 @@ export const SERVER_KINDS: ServerKind[] = [
       const server = await startBerth("berth-node-deadhook", "node", root, o, ["--webhook", url]);
       return { ...server, stop: async () => { await server.stop(); receiver.close(); } };
     },
+  },
+  {
+    // Berth on Node as one process per core: `--workers 2` (node:cluster). Only where more cores
+    // change the answer: manifest GETs and concurrent pushes.
+    name: "berth-node-workers",
+    workloads: ["4", "5"],
+    unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
+    start: (root, o) => startBerth("berth-node-workers", "node", root, o, ["--workers", "2"]),
   },
   {
     name: "distribution",

@@ -15,6 +15,7 @@ export interface Env {
 export async function registryOptionsOf(env: Env, waitUntil: RegistryOptions["waitUntil"]): Promise<RegistryOptions> {
   const config = await configOf(env);
   if (config.server.http2) throw new ConfigError("BERTH_HTTP2: on Workers, Cloudflare picks the protocol; remove it");
+  if (config.server.workers !== 1) throw new ConfigError("BERTH_WORKERS: on Workers, Cloudflare runs as many isolates as the load needs; remove it");
   if (config.server.tlsCert || config.server.tlsKey) throw new ConfigError("BERTH_TLS_CERT/BERTH_TLS_KEY: on Workers, Cloudflare terminates TLS; remove them");
   const noFiles = (path: string) => Promise.reject(new ConfigError(`${path}: Workers have no files; put the contents in a secret (e.g. BERTH_HTPASSWD)`));
   const store = await createStoreFromConfig(config, () => storeOf(env, config));

@@ -1,6 +1,6 @@
 // Berth on Deno: `deno run <permissions> runtimes/deno/main.ts [serve] [options]` (or `deno task serve`).
 // Options come from the one table in src/config, read as on Node (runtimes/shared/cli-options.ts).
-import { createStoreFromConfig, describeStorage, gcOptionsFrom, loggerFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
+import { ConfigError, createStoreFromConfig, describeStorage, gcOptionsFrom, loggerFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
 import { runCommand } from "../shared/cli-options.ts";
 import { DenoStore } from "./deno-store.ts";
 import { USAGE } from "./help.ts";
@@ -15,6 +15,9 @@ async function run(command: Command, config: Config): Promise<void> {
   // gc, du and the GC schedule work on the store the registry uses: the folder or the bucket.
   const storeOf = () => createStoreFromConfig(config, () => new DenoStore(root));
   if (command !== "serve") return void Deno.stdout.writeSync(new TextEncoder().encode(await runLifecycleCommand(command, await storeOf(), config)));
+  // Deno's node:cluster starts each worker as `deno run -A` without deno.json: every permission
+  // and a fresh npm download, so Deno runs one process; several go behind a load balancer.
+  if (config.server.workers !== 1) throw new ConfigError("--workers (server.workers) is for Node: on Deno, node:cluster would start workers with every permission (deno run -A); run several berth processes on one --root behind a load balancer instead");
   const logger = loggerFrom(config);
   for (const { url } of config.proxy.upstreams) {
     const host = new URL(url).host;

@@ -1,4 +1,6 @@
+import cluster from "node:cluster";
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 // Modules, not the src/index.ts barrel: start-up loads only what serving needs (README, Performance).
 import type { Command } from "../../src/config/options.ts";
 import { loggerFrom } from "../../src/config/registry-options.ts";
@@ -6,6 +8,8 @@ import type { Config } from "../../src/config/schema.ts";
 import { createStoreFromConfig, describeStorage } from "../../src/config/store.ts";
 import { VERSION } from "../../src/version.ts";
 import { runCommand } from "../shared/cli-options.ts";
+import { runPrimary } from "../shared/cluster/primary.ts";
+import { joinCluster } from "../shared/cluster/worker.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeRegistry, serve } from "./server.ts";
 
@@ -33,18 +37,27 @@ async function run(command: Command, config: Config): Promise<void> {
   const lifecycle = () => import("../../src/lifecycle/index.ts");
   if (command !== "serve") return void process.stdout.write(await (await lifecycle()).runLifecycleCommand(command, await storeOf(), config));
   const logger = loggerFrom(config);
-  const registry = await createNodeRegistry(config, logger);
-  const { startGcSchedule, gcOptionsFrom } = config.gc.interval > 0 ? await lifecycle() : {};
-  const gc = startGcSchedule && gcOptionsFrom ? startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line), registry.gcObserver) : undefined;
+  const workers = config.server.workers || availableParallelism();
+  if (workers > 1 && cluster.isPrimary) return runPrimary({ workers, logger, describe: `storage ${describeStorage(config)}`, gc: config.gc.interval > 0 });
+  const link = joinCluster();
+  const registry = await createNodeRegistry(config, logger, link?.peers);
+  link?.answerSnapshots(registry.metricsSnapshot);
+  let gc: { stop(): Promise<void> } | undefined;
+  const startGc = async () => {
+    const { startGcSchedule, gcOptionsFrom } = await lifecycle();
+    gc = startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line), registry.gcObserver);
+  };
+  if (config.gc.interval > 0) link ? link.onGcRole(() => void startGc()) : await startGc();
   const { host, port, tlsCert, tlsKey, http2 } = config.server;
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
   const running = await serve({ registry, host, port, tls, http2, logger });
-  logger.info(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
+  if (link) link.listening(running.url); // the primary prints the one listening line
+  else logger.info(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
 
   const stop = async (signal: string) => {
     logger.info(`berth: ${signal}, finishing in-flight requests`);
     await Promise.all([running.close(), gc?.stop()]);
-    logger.info("berth stopped");
+    if (!link) logger.info("berth stopped");
     process.exit(0);
   };
   process.once("SIGINT", () => void stop("SIGINT"));

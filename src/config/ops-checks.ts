@@ -1,4 +1,4 @@
-/** Checks of the operations options (logs, webhooks): structured values and closed sets. */
+/** Checks of the operations options (logs, webhooks, workers): structured values and closed sets. */
 import { LOG_LEVELS } from "../ops/log.ts";
 import type { WebhookAction, WebhookEndpoint } from "../ops/webhooks.ts";
 import { ConfigError, parseDuration, parseList, parseValue } from "./values.ts";
@@ -10,6 +10,13 @@ const oneOf = (allowed: readonly string[]) => (value: unknown, source: string) =
 
 export const checkLogFormat = oneOf(["text", "json"]);
 export const checkLogLevel = oneOf(LOG_LEVELS);
+
+/** `server.workers`: each worker is a whole server process (~55 MiB idle); past 64 is a typo. */
+export const MAX_WORKERS = 64;
+export function checkWorkers(value: unknown, source: string): number {
+  if (typeof value !== "number" || value > MAX_WORKERS) throw new ConfigError(`${source}: expected 0 (one per CPU core) to ${MAX_WORKERS} processes, got ${JSON.stringify(value)}`);
+  return value;
+}
 
 function checkUrl(value: unknown, source: string): string {
   let url: URL | undefined;

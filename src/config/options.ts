@@ -8,7 +8,7 @@
 import { parsePolicy } from "../auth/policy.ts";
 import { checkRetention } from "../lifecycle/retention.ts";
 import { checkUpstreams } from "../proxy/upstreams.ts";
-import { checkLogFormat, checkLogLevel, checkWebhookEndpoints, checkWebhookUrls } from "./ops-checks.ts";
+import { checkLogFormat, checkLogLevel, checkWebhookEndpoints, checkWebhookUrls, checkWorkers } from "./ops-checks.ts";
 import { ConfigError, type ValueKind } from "./values.ts";
 
 export type Command = "serve" | "gc" | "du";
@@ -65,6 +65,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "server.tlsCert", kind: "string", flag: "tls-cert", env: "BERTH_TLS_CERT", arg: "FILE", help: "serve HTTPS with this PEM certificate (a chain is fine); re-read when it changes" },
   { key: "server.tlsKey", kind: "string", flag: "tls-key", env: "BERTH_TLS_KEY", arg: "FILE", help: "the PEM private key of --tls-cert" },
   { key: "server.http2", kind: "boolean", flag: "http2", env: "BERTH_HTTP2", default: false, help: "with --tls-cert: offer HTTP/2 by ALPN as well as HTTP/1.1 (slower for big pushes, README)" },
+  { key: "server.workers", kind: "count", flag: "workers", env: "BERTH_WORKERS", default: 1, arg: "N", check: checkWorkers, help: "serve from N processes sharing the port (node:cluster; 0: one per CPU core). Node only (README, Workers)" },
   { key: "server.trustProxy", kind: "boolean", flag: "trust-proxy", env: "BERTH_TRUST_PROXY", default: false, help: "take the client address from X-Forwarded-For (only behind a proxy that sets it)" },
   // logs, health, metrics
   { key: "log.format", kind: "string", flag: "log-format", env: "BERTH_LOG_FORMAT", default: "text", arg: "text|json", check: checkLogFormat, help: "log lines as text or as one JSON object each" },

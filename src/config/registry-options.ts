@@ -8,6 +8,7 @@ import { invalidCorsOrigins } from "../cors.ts";
 import { importPublicKeys, importSigningKey } from "../auth/keys.ts";
 import type { HasherFactory } from "../hashing.ts";
 import { createLogger, type Logger } from "../ops/log.ts";
+import type { MetricsSnapshot } from "../ops/metrics.ts";
 import type { WebhookEndpoint } from "../ops/webhooks.ts";
 import type { AuthOptions, RegistryOptions } from "../options.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
@@ -25,6 +26,8 @@ export interface RuntimeParts {
   fetch?: (request: Request) => Promise<Response>;
   /** The runtime's logger (made with `loggerFrom(config)`), so its own lines share the format. */
   logger?: Logger;
+  /** The counts of the other processes serving beside this one (`--workers`), summed into /metrics. */
+  metricsPeers?: () => Promise<MetricsSnapshot[]>;
 }
 
 /** The logger a configuration asks for. */
@@ -61,7 +64,7 @@ export async function registryOptionsFrom(config: Config, runtime: RuntimeParts)
     logger: runtime.logger ?? loggerFrom(config),
     accessLog: config.server.accessLog,
     trustProxy: config.server.trustProxy,
-    metrics: { enabled: config.metrics.enabled, token: config.metrics.token },
+    metrics: { enabled: config.metrics.enabled, token: config.metrics.token, peers: runtime.metricsPeers },
     readinessTimeoutMs: config.health.timeout,
     webhooks: webhooksFrom(config),
     deletes: config.storage.delete,

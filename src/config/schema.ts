@@ -28,7 +28,7 @@ export interface Config {
       secretAccessKey?: string;
     };
   };
-  server: { host: string; port: number; accessLog: boolean; tlsCert?: string; tlsKey?: string; http2: boolean; trustProxy: boolean };
+  server: { host: string; port: number; accessLog: boolean; tlsCert?: string; tlsKey?: string; http2: boolean; trustProxy: boolean; /** 0: one per CPU core */ workers: number };
   log: { format: LogFormat; level: LogLevel };
   health: { /** ms */ timeout: number };
   metrics: { enabled: boolean; token?: string };

@@ -1,12 +1,14 @@
 /**
  * A small Prometheus text-format emitter (exposition format 0.0.4): counters, gauges and
  * histograms with labels. No prom-client: it needs Node modules, and this is all Berth uses.
- * Counters live per process (per isolate on Workers); a scrape sees that process's counts.
+ * Counters live per process (per isolate on Workers); a scrape sees that process's counts,
+ * plus the snapshots of its peers when it has some (the workers of `berth serve --workers`).
  */
 
 type Labels = Record<string, string>;
 
-interface Series {
+/** One labelled value; plain data, so a snapshot can go to another process as it is. */
+export interface Series {
   labels: Labels;
   value: number;
   /** Histograms: cumulative counts per bucket, and the sum of observations. */
@@ -23,7 +25,7 @@ abstract class Metric {
   ) {}
 
   protected seriesOf(labels: Labels): Series {
-    const key = Object.values(labels).join("\u0000");
+    const key = keyOf(labels);
     let series = this.series.get(key);
     if (!series) this.series.set(key, (series = this.create(labels)));
     return series;
@@ -33,8 +35,33 @@ abstract class Metric {
     return { labels, value: 0 };
   }
 
-  abstract render(): string[];
+  snapshot(): Series[] {
+    return [...this.series.values()];
+  }
+
+  /** This process's series with the same series of its peers added in (every Berth metric is a sum). */
+  merged(peers: Series[][]): Series[] {
+    if (!peers.length) return this.snapshot();
+    const sums = new Map<string, Series>();
+    for (const series of [this.snapshot(), ...peers].flat()) {
+      const key = keyOf(series.labels);
+      const into = sums.get(key);
+      if (!into) {
+        sums.set(key, { ...series, buckets: series.buckets?.slice() });
+        continue;
+      }
+      into.value += series.value;
+      if (into.sum !== undefined) into.sum += series.sum ?? 0;
+      into.buckets?.forEach((count, i) => (into.buckets![i] = count + (series.buckets?.[i] ?? 0)));
+    }
+    return [...sums.values()];
+  }
+
+  abstract render(series: Series[]): string[];
 }
+
+// Labels are always set in the same order by the code that counts, in every process.
+const keyOf = (labels: Labels) => Object.values(labels).join("\u0000");
 
 export class Counter extends Metric {
   constructor(name: string, help: string) {
@@ -43,8 +70,8 @@ export class Counter extends Metric {
   inc(labels: Labels = {}, by = 1): void {
     this.seriesOf(labels).value += by;
   }
-  render(): string[] {
-    return [...this.series.values()].map((s) => `${this.name}${formatLabels(s.labels)} ${formatNumber(s.value)}`);
+  render(series: Series[]): string[] {
+    return series.map((s) => `${this.name}${formatLabels(s.labels)} ${formatNumber(s.value)}`);
   }
 }
 
@@ -69,9 +96,9 @@ export class Histogram extends Metric {
     const buckets = series.buckets!;
     for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) buckets[i]!++;
   }
-  render(): string[] {
+  render(series: Series[]): string[] {
     const lines: string[] = [];
-    for (const s of this.series.values()) {
+    for (const s of series) {
       this.bounds.forEach((bound, i) => lines.push(`${this.name}_bucket${formatLabels({ ...s.labels, le: formatNumber(bound) })} ${s.buckets![i]}`));
       lines.push(`${this.name}_bucket${formatLabels({ ...s.labels, le: "+Inf" })} ${s.value}`);
       lines.push(`${this.name}_sum${formatLabels(s.labels)} ${formatNumber(s.sum!)}`);
@@ -80,6 +107,9 @@ export class Histogram extends Metric {
     return lines;
   }
 }
+
+/** What one process has counted, by metric name. */
+export type MetricsSnapshot = Record<string, Series[]>;
 
 /** The metrics of one registry, rendered together for `GET /metrics`. */
 export class MetricSet {
@@ -90,10 +120,16 @@ export class MetricSet {
     return metric;
   }
 
-  render(): string {
+  snapshot(): MetricsSnapshot {
+    return Object.fromEntries(this.metrics.map((metric) => [metric.name, metric.snapshot()]));
+  }
+
+  /** The text of this process's counts, with `peers` (other processes' snapshots) summed in. */
+  render(peers: MetricsSnapshot[] = []): string {
     const out: string[] = [];
     for (const metric of this.metrics) {
-      out.push(`# HELP ${metric.name} ${metric.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${metric.name} ${metric.type}`, ...metric.render());
+      const series = metric.merged(peers.map((peer) => peer[metric.name] ?? []));
+      out.push(`# HELP ${metric.name} ${metric.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${metric.name} ${metric.type}`, ...metric.render(series));
     }
     return `${out.join("\n")}\n`;
   }

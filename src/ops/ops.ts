@@ -2,6 +2,7 @@
 import type { BlobMountEvent, ManifestEvent, RegistryHooks } from "../options.ts";
 import { requestFacts } from "./exchange.ts";
 import { createLogger, type Logger } from "./log.ts";
+import type { MetricsSnapshot } from "./metrics.ts";
 import { createRegistryMetrics, type RegistryMetrics } from "./registry-metrics.ts";
 import { instanceId, WebhookSink, type WebhookAction, type WebhookEndpoint, type WebhookEvent } from "./webhooks.ts";
 
@@ -12,8 +13,12 @@ export interface OpsOptions {
   accessLog?: boolean;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy?: boolean;
-  /** `GET /metrics`: on by default; `token` makes it ask for `Authorization: Bearer <token>`. */
-  metrics?: { enabled?: boolean; token?: string };
+  /**
+   * `GET /metrics`: on by default; `token` makes it ask for `Authorization: Bearer <token>`.
+   * `peers`: the snapshots of the other processes serving beside this one (`registry.metricsSnapshot()`
+   * of each), summed into every scrape, so any process answers for all of them.
+   */
+  metrics?: { enabled?: boolean; token?: string; peers?: () => Promise<MetricsSnapshot[]> };
   /** How long `/readyz` waits for the store. Default 5 s. */
   readinessTimeoutMs?: number;
   webhooks?: WebhookEndpoint[];

@@ -11,8 +11,9 @@ export function registerOpsRoutes(router: RegistryRouter, ctx: Context): void {
   router.get("/readyz", { access: "none" }, () => readinessResponse(ctx.store, options.readinessTimeoutMs ?? 5000));
   if (options.metrics?.enabled === false) return;
   const token = options.metrics?.token;
-  const render = () =>
-    new Response(ctx.ops.metrics.set.render(), {
+  const peers = options.metrics?.peers ?? (() => Promise.resolve([]));
+  const render = async () =>
+    new Response(ctx.ops.metrics.set.render(await peers()), {
       headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store" },
     });
   if (token === undefined) {

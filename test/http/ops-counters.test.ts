@@ -59,7 +59,7 @@ describeTargets("GET /metrics: token endpoint and auth refusals", (kind) => {
     expect(moved("berth_auth_refused_total", { reason: "challenge" })).toBe(1);
     expect(moved("berth_auth_refused_total", { reason: "denied" })).toBe(1);
   });
-}, ["htpasswd", "oneProcess"]);
+}, ["htpasswd", "countsAll"]);
 
 describeTargets("GET /metrics: garbage collection in the serving process", (kind) => {
   // In-process and Node/Deno: the `serve --gc-interval` schedule; Workers: the Cron slices (target.lifecycle).
@@ -101,7 +101,7 @@ describeTargets("GET /metrics: garbage collection in the serving process", (kind
     expect(moved("berth_gc_runs_total", { outcome: "failed" })).toBe(0);
     expect((await t.fetch(`/v2/${name}/manifests/${keep.digest}`, { method: "HEAD" })).status).toBe(200);
   }, 60_000);
-}, ["gc", "oneProcess"]);
+}, ["gc", "countsAll"]);
 
 // Its own upstream and cache per target kind: counts are exact only with nothing else pulling.
 for (const kind of targetKinds().filter((k) => k === "in-process" || k === "node" || k === "deno" || k === "worker")) {

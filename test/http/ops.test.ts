@@ -45,8 +45,8 @@ describeTargets("operations endpoints", (kind, caps) => {
     expect(new Set(ids).size).toBe(3);
   });
 
-  // Counters are per process: on the s3 pairs requests alternate between two.
-  it.skipIf(!caps.oneProcess)("GET /metrics -> strict Prometheus text; counters move with requests", async () => {
+  // Counters are per process: on the s3 pairs requests alternate between two (with --workers the primary sums them).
+  it.skipIf(!caps.countsAll)("GET /metrics -> strict Prometheus text; counters move with requests", async () => {
     const before = await scrape(target());
     for (const name of ["registry_http_requests_total", "registry_http_request_duration_seconds", "registry_http_in_flight_requests", "registry_http_request_size_bytes", "registry_http_response_size_bytes", "registry_storage_action_seconds", "berth_bytes_pushed_total", "berth_bytes_pulled_total", "berth_uploads_total"]) {
       expect(before.has(name), name).toBe(true);
@@ -126,6 +126,24 @@ describe.skipIf(!targetKinds().includes("worker"))("GET /readyz with a failing s
       expect(res.status).toBe(503);
       expect(((await res.json()) as { failed: string[] }).failed).toEqual(["store"]);
       expect((await fetch(`${worker.url}/healthz`)).status).toBe(200);
+    } finally {
+      await worker.close();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!targetKinds().includes("worker"))("a Worker given BERTH_WORKERS [worker]", () => {
+  // A Worker has no start-up to stop (runtimes/cloudflare/worker.ts): every request answers the
+  // configuration error, and the log says which variable to remove.
+  it("BERTH_WORKERS=2 -> every request 500 UNKNOWN, the log naming BERTH_WORKERS", async () => {
+    const lines: string[] = [];
+    const worker = await startWorker("runtimes/cloudflare/worker.ts", { BERTH_WORKERS: "2" }, undefined, true, (line) => lines.push(line));
+    try {
+      const res = await fetch(`${worker.url}/v2/`);
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { errors: Array<{ code: string }> }).errors[0]!.code).toBe("UNKNOWN");
+      for (let i = 0; i < 40 && !lines.some((line) => line.includes("BERTH_WORKERS")); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(lines).toContainEqual(expect.stringContaining("berth: configuration: BERTH_WORKERS: on Workers, Cloudflare runs as many isolates as the load needs; remove it"));
     } finally {
       await worker.close();
     }

@@ -49,6 +49,7 @@ export async function startTestUpstream(): Promise<TestUpstream> {
 
   const front: Registry = {
     gcObserver: inner.gcObserver,
+    metricsSnapshot: () => inner.metricsSnapshot(),
     reload: async () => {},
     async fetch(request) {
       const url = new URL(request.url);

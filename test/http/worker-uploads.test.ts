@@ -153,12 +153,15 @@ describe("uploads on the Cloudflare Worker (R2 in workerd)", () => {
     await expectError(res, 400, "DIGEST_INVALID");
     expect(await keys(worker, "uploads/")).toEqual([]);
   }, 60_000);
-  for (const [label, claimed] of [["longer", 10_000], ["shorter", PART + 10_000]] as const) {
+  // The longer body is only twice the claim: workerd answers once the claim is passed and
+  // closes without draining, and a client still sending megabytes then meets a reset (RST)
+  // that can discard the answer before it is read. 20 kB is read whole before the answer.
+  for (const [label, claimed, sent] of [["longer", 10_000, 20_000], ["shorter", PART + 10_000, PART / 2]] as const) {
     it(`PATCH /v2/<name>/blobs/uploads/<id> with a streamed body ${label} than its Content-Range -> 416 RANGE_INVALID, never 500, nothing stored`, async () => {
       const name = uniqueName("worker");
       const started = await fetch(`${worker.url}/v2/${name}/blobs/uploads/`, { method: "POST" });
       const location = locationOf(started);
-      const init = body(randomBytes(PART / 2), "streamed");
+      const init = body(randomBytes(sent), "streamed", 4096);
       const res = await fetch(worker.url + location, { method: "PATCH", ...init, headers: { "Content-Range": `0-${claimed - 1}` } });
       await expectError(res, 416, "RANGE_INVALID");
       const status = await fetch(worker.url + location);

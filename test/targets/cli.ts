@@ -12,7 +12,8 @@ import { runToEnd, startDaemon } from "../lib/daemon.ts";
 import { socketTarget, type Target, type TargetOptions } from "./index.ts";
 import { lifecycleArgs } from "./lifecycle-args.ts";
 
-export async function createCliTarget(runtime: BerthRuntime, options: TargetOptions): Promise<Target> {
+/** `serveArgs`: more `berth serve` flags (`--workers 2` for the node-workers kind). */
+export async function createCliTarget(runtime: BerthRuntime, options: TargetOptions, serveArgs: string[] = []): Promise<Target> {
   const workDir = await mkdtemp(join(tmpdir(), `berth-${runtime}-target-`));
   const rootDir = join(workDir, "root");
   const auth = await authLaunch(options.auth, workDir);
@@ -23,7 +24,7 @@ export async function createCliTarget(runtime: BerthRuntime, options: TargetOpti
   const config = configFile ? { args: ["--config", configFile], files: [configFile] } : { args: [], files: [] };
   const { cmd, args, env } = berthServeCommand(runtime, {
     root: rootDir,
-    extraArgs: [...auth.args, ...ui, ...lifecycle.serve, ...config.args],
+    extraArgs: [...auth.args, ...ui, ...lifecycle.serve, ...config.args, ...serveArgs],
     readable: [...auth.files, ...config.files],
     uploadExpiryMs: options.uploadExpiryMs,
     maxManifestBytes: options.maxManifestBytes,

@@ -95,6 +95,8 @@ export interface Capabilities {
   gc: boolean;
   /** One process answers every request (per-process work such as "the upstream is asked once" is countable). */
   oneProcess: boolean;
+  /** /metrics counts every request the target answered: one process, or `--workers` (the primary sums them). */
+  countsAll: boolean;
   /** `berth du` and `gc --dry-run` (a command line; Workers collect only on their Cron Trigger). */
   lifecycleCli: boolean;
   /** ui and corsOrigins. */
@@ -119,13 +121,14 @@ const SERVE_PROCESS: Capabilities = {
   forgedContentLength: false,
   socket: true,
   oneProcess: true,
+  countsAll: true,
   gc: true,
   lifecycleCli: true,
   uiOptions: true,
 };
 
 /** Two processes on one bucket: auth files are read at start only (no reload), and each process counts its own work. */
-const TWO_PROCESSES: Capabilities = { ...SERVE_PROCESS, authReload: false, oneProcess: false };
+const TWO_PROCESSES: Capabilities = { ...SERVE_PROCESS, authReload: false, oneProcess: false, countsAll: false };
 
 export const TARGET_KINDS: Record<string, TargetKind> = {
   "in-process": {
@@ -137,6 +140,13 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     default: true,
     capabilities: SERVE_PROCESS,
     create: async (options) => (await import("./cli.ts")).createCliTarget("node", options),
+  },
+  // `berth serve --workers 2` on Node: two processes behind one port (node:cluster), which
+  // deals connections out in turn; /metrics sums both, the upstream may be asked by each.
+  "node-workers": {
+    default: true,
+    capabilities: { ...SERVE_PROCESS, oneProcess: false },
+    create: async (options) => (await import("./cli.ts")).createCliTarget("node", options, ["--workers", "2"]),
   },
   // runtimes/deno/main.ts under `deno run` with least-privilege permissions; default when deno is installed.
   deno: {

@@ -1,0 +1,62 @@
+// The worker's side of `berth serve --workers N`: it serves as a single process would, except
+// that the primary prints the one "listening" line, picks the worker that runs the GC schedule,
+// and relays the other workers' counts for /metrics.
+import cluster from "node:cluster";
+import process from "node:process";
+import { RegistryError } from "../../../src/errors.ts";
+import type { MetricsSnapshot } from "../../../src/ops/metrics.ts";
+import { isMessage, type ToPrimary, type ToWorker } from "./messages.ts";
+
+/** How long a scrape waits for the primary to gather the others' counts (it waits 2 s for each). */
+const PEERS_TIMEOUT_MS = 5_000;
+
+export interface WorkerLink {
+  /** The other workers' counts: `metrics.peers` of this worker's registry. */
+  peers(): Promise<MetricsSnapshot[]>;
+  /** Answer the primary's requests for this worker's counts from now on. */
+  answerSnapshots(snapshot: () => MetricsSnapshot): void;
+  /** Calls `start` if and when the primary picks this worker to run the GC schedule. */
+  onGcRole(start: () => void): void;
+  /** This worker accepts requests at `url`. */
+  listening(url: string): void;
+}
+
+/** This process's link to its primary, or undefined when it is not a cluster worker. */
+export function joinCluster(): WorkerLink | undefined {
+  if (!cluster.isWorker) return undefined;
+  const send = (message: ToPrimary) => process.send!(message);
+  const waiting = new Map<number, (snapshots: MetricsSnapshot[]) => void>();
+  let snapshotOf: (() => MetricsSnapshot) | undefined;
+  let startGc: (() => void) | undefined;
+  let gcPicked = false;
+  let nextId = 1;
+  process.on("message", (message: unknown) => {
+    if (!isMessage<ToWorker>(message)) return;
+    if (message.berth === "snapshots") waiting.get(message.id)?.(message.snapshots);
+    else if (message.berth === "snapshot?") send({ berth: "snapshot", id: message.id, snapshot: snapshotOf?.() ?? {} });
+    else if (message.berth === "run-gc") (gcPicked = true), startGc?.();
+  });
+  return {
+    peers() {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          reject(new RegistryError("UNAVAILABLE", null, { message: "the other workers' counts did not arrive; scrape again" }));
+        }, PEERS_TIMEOUT_MS);
+        waiting.set(id, (snapshots) => {
+          clearTimeout(timer);
+          waiting.delete(id);
+          resolve(snapshots);
+        });
+        send({ berth: "collect", id });
+      });
+    },
+    answerSnapshots: (snapshot) => void (snapshotOf = snapshot),
+    onGcRole(start) {
+      startGc = start;
+      if (gcPicked) start();
+    },
+    listening: (url) => send({ berth: "listening", url }),
+  };
+}
