@@ -1,6 +1,6 @@
 // The first lines of Deno's --help (the options come from src/config): how to run it and
 // the permissions to grant. Kept apart from main.ts so tests can read it without running Deno.
-export const USAGE = `Usage: deno run <permissions> runtimes/deno/main.ts [serve] [options]
+export const USAGE = `Usage: deno run --v8-flags=--expose-gc <permissions> runtimes/deno/main.ts [serve] [options]
    or: deno task --config runtimes/deno/deno.json serve   (127.0.0.1:5000, ./data)
 
 Berth, an OCI registry, on Deno's node:http with storage in a local folder.

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { S3RVER_CREDENTIALS, startS3rver } from "../storage/s3rver.ts";
 import { authLaunch } from "./auth-args.ts";
-import { DENO_CONFIG, denoBinary, LISTENING } from "../lib/berth-command.ts";
+import { DENO_CONFIG, DENO_V8_FLAGS, denoBinary, LISTENING } from "../lib/berth-command.ts";
 import { runToEnd, startDaemon } from "../lib/daemon.ts";
 import { lifecycleArgs } from "./lifecycle-args.ts";
 import type { Target, TargetOptions } from "./index.ts";
@@ -49,7 +49,7 @@ export async function createS3Target(options: TargetOptions, second: "node" | "d
     if (!bin) throw new Error("s3-deno target: no deno executable");
     // Least privilege: the listen address and the S3 endpoint, the two AWS variables, no files but htpasswd.
     const permissions = [`--allow-net=${["127.0.0.1:0", new URL(s3.endpoint).host, ...upstreamHosts].join(",")}`, "--allow-env=BERTH_*,LOG_TOKENS,LOG_STREAM,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY", ...(readable.length ? [`--allow-read=${readable.join(",")}`] : [])];
-    return startDaemon(bin, ["run", "--config", DENO_CONFIG, "--no-prompt", ...permissions, MAIN, ...serve], { cwd: REPO_ROOT, env });
+    return startDaemon(bin, ["run", "--config", DENO_CONFIG, "--no-prompt", DENO_V8_FLAGS, ...permissions, MAIN, ...serve], { cwd: REPO_ROOT, env });
   };
   const children = [spawnNode(), second === "deno" ? spawnDeno() : spawnNode()];
   const close = async () => {
