@@ -179,7 +179,7 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
 
 if (wanted.includes("6")) {
   for (const size of sizes.rss) {
-    for (const k of kinds) {
+    for (const k of kinds.filter((kind) => !kind.workloads || kind.workloads.includes("6"))) {
       let s: RunningServer | undefined;
       await attempt(k.name, "6", 1, async () => {
         s = await start(k, `rss${size / MiB}`);

@@ -164,6 +164,38 @@ describe("berth serve --workers 2 (Node)", () => {
   });
 });
 
+describe("berth serve as a worker of another cluster (pm2's cluster mode forks with node:cluster too)", () => {
+  let dir: string;
+  let primary: Daemon | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "berth-foreign-cluster-"));
+  });
+  afterAll(async () => {
+    await primary?.stop(10_000);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("serves alone: its own listening line, /metrics at once, the GC schedule running", async () => {
+    const { cmd, args, env } = berthServeCommand("node", { root: join(dir, "root"), extraArgs: ["--gc-interval", "1s"] });
+    const serve = args.indexOf("serve"); // args: node flags, bin/berth.mjs, serve, its flags
+    const script = join(dir, "foreign-primary.mjs");
+    await writeFile(script, [
+      'import cluster from "node:cluster";',
+      `cluster.setupPrimary({ exec: ${JSON.stringify(args[serve - 1])}, args: ${JSON.stringify(args.slice(serve))} });`,
+      "const worker = cluster.fork();",
+      'process.on("SIGTERM", () => { worker.process.kill("SIGTERM"); worker.on("exit", () => process.exit(0)); });',
+    ].join("\n"));
+    primary = startDaemon(cmd, [script], { env, cwd: REPO_ROOT });
+    const url = (await primary.waitForLine(LISTENING, 30_000))[1]!.replace(/\/$/, "");
+    expect(primary.logs.filter((line) => LISTENING.test(line))).toEqual([expect.not.stringContaining("workers)")]);
+    const started = Date.now();
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2_000); // no wait for a primary that would never answer
+    await primary.waitForLine(/^berth gc: /, 10_000); // the schedule started without a primary's word
+  });
+});
+
 describe("berth serve --workers: refused at startup", () => {
   let dir: string;
   beforeAll(async () => {

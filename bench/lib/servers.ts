@@ -66,7 +66,7 @@ export const SERVER_KINDS: ServerKind[] = [
     // Berth on Node with token auth: htpasswd + a policy that lets anyone do anything (so the
     // warm-up pushes need no login), and workload 4 sends a Bearer token on every request.
     name: "berth-node-token",
-    workloads: ["4"],
+    workloads: ["4", "6"],
     unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
     start: async (root, o) => {
       writeFileSync(`${root}.htpasswd`, "bench:$2b$04$vlGKzKX/Ncw/IpAVYa3/5.i3Cthw/KYE/zOa9iGSMhhidocQKRS2C\n");

@@ -19,6 +19,9 @@ export type ToWorker =
   /** The other workers' counts, for the worker's request `id`. */
   | { berth: "snapshots"; id: number; snapshots: MetricsSnapshot[] };
 
+/** Set in a worker's environment to its primary's pid: the worker is Berth's, not another cluster's. */
+export const WORKER_OF = "BERTH_WORKER_OF";
+
 export function isMessage<M extends { berth: string }>(message: unknown): message is M {
   return typeof message === "object" && message !== null && typeof (message as { berth?: unknown }).berth === "string";
 }

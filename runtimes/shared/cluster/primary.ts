@@ -7,7 +7,7 @@ import cluster, { type Worker } from "node:cluster";
 import process from "node:process";
 import type { MetricsSnapshot } from "../../../src/ops/metrics.ts";
 import type { Logger } from "../../../src/ops/log.ts";
-import { isMessage, type ToPrimary, type ToWorker } from "./messages.ts";
+import { isMessage, WORKER_OF, type ToPrimary, type ToWorker } from "./messages.ts";
 
 export interface PrimaryOptions {
   workers: number;
@@ -70,7 +70,7 @@ export function runPrimary(options: PrimaryOptions): Promise<void> {
     };
 
     const fork = (index: number) => {
-      const worker = cluster.fork();
+      const worker = cluster.fork({ [WORKER_OF]: String(process.pid) });
       slots[index] = worker;
       let listening = false;
       worker.on("message", (message: unknown) => {

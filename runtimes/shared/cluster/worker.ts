@@ -5,7 +5,7 @@ import cluster from "node:cluster";
 import process from "node:process";
 import { RegistryError } from "../../../src/errors.ts";
 import type { MetricsSnapshot } from "../../../src/ops/metrics.ts";
-import { isMessage, type ToPrimary, type ToWorker } from "./messages.ts";
+import { isMessage, WORKER_OF, type ToPrimary, type ToWorker } from "./messages.ts";
 
 /** How long a scrape waits for the primary to gather the others' counts (it waits 2 s for each). */
 const PEERS_TIMEOUT_MS = 5_000;
@@ -21,9 +21,12 @@ export interface WorkerLink {
   listening(url: string): void;
 }
 
-/** This process's link to its primary, or undefined when it is not a cluster worker. */
+/**
+ * This process's link to its primary, or undefined when it is not a worker of Berth's primary:
+ * a worker of another cluster (pm2's cluster mode forks apps with node:cluster too) serves alone.
+ */
 export function joinCluster(): WorkerLink | undefined {
-  if (!cluster.isWorker) return undefined;
+  if (!cluster.isWorker || process.env[WORKER_OF] !== String(process.ppid)) return undefined;
   const send = (message: ToPrimary) => process.send!(message);
   const waiting = new Map<number, (snapshots: MetricsSnapshot[]) => void>();
   let snapshotOf: (() => MetricsSnapshot) | undefined;
