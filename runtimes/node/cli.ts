@@ -8,8 +8,8 @@ import type { Config } from "../../src/config/schema.ts";
 import { createStoreFromConfig, describeStorage } from "../../src/config/store.ts";
 import { VERSION } from "../../src/version.ts";
 import { runCommand } from "../shared/cli-options.ts";
-import { runPrimary } from "../shared/cluster/primary.ts";
-import { joinCluster } from "../shared/cluster/worker.ts";
+import { runPrimary } from "./cluster/primary.ts";
+import { joinCluster } from "./cluster/worker.ts";
 import { FsStore } from "./fs-store.ts";
 import { createNodeRegistry, serve } from "./server.ts";
 
@@ -47,7 +47,8 @@ async function run(command: Command, config: Config): Promise<void> {
     const { startGcSchedule, gcOptionsFrom } = await lifecycle();
     gc = startGcSchedule(await storeOf(), gcOptionsFrom(config), config.gc.interval, (line) => logger.info(line), registry.gcObserver);
   };
-  if (config.gc.interval > 0) link ? link.onGcRole(() => void startGc()) : await startGc();
+  // In a worker a failed start is said, not thrown: a worker that crashes after it listened is started again, and would crash again.
+  if (config.gc.interval > 0) link ? link.onGcRole(() => void startGc().catch((error: Error) => logger.error(`berth gc: schedule not started: ${error.message}`))) : await startGc();
   const { host, port, tlsCert, tlsKey, http2 } = config.server;
   const tls = tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined;
   const running = await serve({ registry, host, port, tls, http2, logger });

@@ -1,5 +1,5 @@
 // What `berth serve --workers N` says between its primary and its workers, over node:cluster's
-// IPC channel (the same on Node and Deno). Every message carries `berth` so that anything else
+// IPC channel. Every message carries `berth` so that anything else
 // on the channel (node:cluster's own traffic) is told apart.
 import type { MetricsSnapshot } from "../../../src/ops/metrics.ts";
 

@@ -1,4 +1,4 @@
-// The primary of `berth serve --workers N` (node:cluster, on Node and on Deno). It serves
+// The primary of `berth serve --workers N` (node:cluster; Node only, see runtimes/deno/main.ts). It serves
 // nothing itself: it starts the workers (the first alone, so a bad configuration or an unusable
 // store is reported once and stops the start), prints the one "listening" line, replaces a
 // worker that dies, passes SIGHUP on, drains every worker on SIGINT/SIGTERM, and gathers the
