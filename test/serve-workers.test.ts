@@ -130,14 +130,19 @@ describe("berth serve --workers 2 (Node)", () => {
     }
   });
 
-  it("a worker killed by SIGKILL is replaced; what was stored stays, and new connections are answered", async () => {
+  it("a worker killed by SIGKILL is replaced; what was stored stays, its counts stay in /metrics, new connections are answered", async () => {
     const name = `workers/kill-${Date.now()}`;
-    const c = connection(base);
+    const [a, b] = [connection(base), connection(base)];
     const blob = Buffer.from("kept across a worker's death");
-    const started = await c.request("POST", `/v2/${name}/blobs/uploads/?digest=${sha256(blob)}`, blob);
+    const started = await a.request("POST", `/v2/${name}/blobs/uploads/?digest=${sha256(blob)}`, blob);
     expect(started.status).toBe(201);
-    c.close();
-    const [victim, survivor] = workers();
+    for (let i = 0; i < 3; i++) expect((await b.request("GET", "/v2/")).status).toBe(200);
+    const pids = workers();
+    const [survivor, victim] = [await ownerOf(a.port(), port, pids), await ownerOf(b.port(), port, pids)];
+    expect(survivor).not.toBe(victim);
+    const before = baseRequests((await a.request("GET", "/metrics")).body.toString()); // the primary learns both workers' counts
+    a.close();
+    b.close();
     process.kill(victim!, "SIGKILL");
     await server.waitForLine(/worker \d of 2 \(pid \d+\) serving again/, 30_000);
     expect(server.logs.some((line) => line.includes(`(pid ${victim}) exited (signal SIGKILL); starting another`))).toBe(true);
@@ -145,6 +150,10 @@ describe("berth serve --workers 2 (Node)", () => {
     expect(now).toHaveLength(2);
     expect(now).toContain(survivor);
     expect(now).not.toContain(victim);
+    // The dead worker's GET /v2/ are still counted: a sum that went down would read as a counter reset.
+    const scraper = connection(base);
+    expect(baseRequests((await scraper.request("GET", "/metrics")).body.toString())).toBe(before);
+    scraper.close();
     for (let i = 0; i < 4; i++) {
       const fresh = connection(base);
       const res = await fresh.request("GET", `/v2/${name}/blobs/${sha256(blob)}`);
@@ -159,7 +168,7 @@ describe("berth serve --workers 2 (Node)", () => {
     const exited = new Promise<number | null>((resolve) => server.child.once("exit", (code) => resolve(code)));
     server.child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    expect(server.logs.at(-1)).toBe("berth stopped");
+    expect(server.logs).toContain("berth stopped");
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
   });
 });
@@ -188,10 +197,8 @@ describe("berth serve as a worker of another cluster (pm2's cluster mode forks w
     primary = startDaemon(cmd, [script], { env, cwd: REPO_ROOT });
     const url = (await primary.waitForLine(LISTENING, 30_000))[1]!.replace(/\/$/, "");
     expect(primary.logs.filter((line) => LISTENING.test(line))).toEqual([expect.not.stringContaining("workers)")]);
-    const started = Date.now();
-    const res = await fetch(`${url}/metrics`);
+    const res = await fetch(`${url}/metrics`); // joined to a primary that never answers, this would be a 503 after 5 s
     expect(res.status).toBe(200);
-    expect(Date.now() - started).toBeLessThan(2_000); // no wait for a primary that would never answer
     await primary.waitForLine(/^berth gc: /, 10_000); // the schedule started without a primary's word
   });
 });

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 // Modules, not the src/index.ts barrel: start-up loads only what serving needs (README, Performance).
 import type { Command } from "../../src/config/options.ts";
+import { MAX_WORKERS } from "../../src/config/ops-checks.ts";
 import { loggerFrom } from "../../src/config/registry-options.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { createStoreFromConfig, describeStorage } from "../../src/config/store.ts";
@@ -37,7 +38,7 @@ async function run(command: Command, config: Config): Promise<void> {
   const lifecycle = () => import("../../src/lifecycle/index.ts");
   if (command !== "serve") return void process.stdout.write(await (await lifecycle()).runLifecycleCommand(command, await storeOf(), config));
   const logger = loggerFrom(config);
-  const workers = config.server.workers || availableParallelism();
+  const workers = config.server.workers || Math.min(availableParallelism(), MAX_WORKERS);
   if (workers > 1 && cluster.isPrimary) return runPrimary({ workers, logger, describe: `storage ${describeStorage(config)}`, gc: config.gc.interval > 0 });
   const link = joinCluster();
   const registry = await createNodeRegistry(config, logger, link?.peers);
@@ -55,7 +56,10 @@ async function run(command: Command, config: Config): Promise<void> {
   if (link) link.listening(running.url); // the primary prints the one listening line
   else logger.info(`berth listening on ${running.url} (storage ${describeStorage(config)})`);
 
+  let stopping = false; // Ctrl-C reaches a worker twice: from the terminal and from its primary
   const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     logger.info(`berth: ${signal}, finishing in-flight requests`);
     await Promise.all([running.close(), gc?.stop()]);
     if (!link) logger.info("berth stopped");

@@ -19,11 +19,11 @@ const IDLE_MS = 2000;
  * RSS; a 16 MiB bound peaked at 82-86 MiB, this one at 73-74 (1 and 4 GiB pushes).
  *
  * Started with `--v8-flags=--expose-gc` (the README's command), Deno has V8's own `gc` as a
- * global, which scavenges as Node's does, and pushes ran 2x faster with it (1 GiB PATCH 285 ->
- * 611 MB/s). Scavenges alone left the mixed load's RSS at ~185 MiB, though: the run-time `gc`'s
- * low-memory collection also hands V8's pooled pages back. So every DENO_RELEASE_EVERY-th
- * collection (every 64 MiB of body) is that one: mixed-load peaks 134-141 MiB (the run-time
- * `gc` alone: 123-136), 1 GiB PATCH 529 MB/s, PUT 543 (one run each).
+ * global, which scavenges as Node's does, and pushes ran 2x faster with it (1 GiB PATCH 162-299
+ * -> 611-617 MB/s). Scavenges alone left the mixed load's RSS at ~185 MiB, though: the run-time
+ * `gc`'s low-memory collection also hands V8's pooled pages back. So every DENO_RELEASE_EVERY-th
+ * collection (every 64 MiB of one body) is that one: mixed-load peaks 124 / 121 / 141 MiB (the
+ * run-time `gc` alone: 136 / 123 / 126), 1 GiB PATCH 528 MB/s, PUT 550 (one run each; README).
  */
 const ON_DENO = "deno" in versions;
 const DENO_RELEASE_EVERY = 16;
@@ -59,7 +59,8 @@ export function countBodyBytes(bytes: number): void {
   received = 0;
   const collectNow = collect();
   if (!collectNow) return;
-  if (ON_DENO && !fullGcOnly && ++collections % DENO_RELEASE_EVERY === 0) return runTimeGc()?.();
+  const release = ON_DENO && !fullGcOnly && ++collections % DENO_RELEASE_EVERY === 0 ? runTimeGc() : null;
+  if (release) return release();
   if (!fullGcOnly) return collectNow({ type: "minor" });
   // Deno's memoryUsage().external counts array buffers (~12 µs to read); arrayBuffers reads 0 there.
   if (memoryUsage().external > FULL_GC_ARRAY_BUFFER_BYTES + FULL_GC_ARRAY_BUFFER_BYTES_PER_BODY * openBodies) collectNow();
@@ -98,12 +99,13 @@ function collect() {
   if (gc !== undefined) return gc;
   // Started with --expose-gc (on Deno `--v8-flags=--expose-gc`, as the README's command does):
   // V8's own gc, which takes {type: "minor"} on Deno too (~0.07 ms a scavenge, measured).
-  const started = (globalThis as { gc?: typeof gc }).gc;
-  if (typeof started === "function") return (gc = started);
+  if (typeof GC_AT_START === "function") return (gc = GC_AT_START);
   fullGcOnly = ON_DENO;
   return (gc = runTimeGc());
 }
 
+// Read once at load: turning --expose-gc on later (runTimeGc) must not be taken for the start flag.
+const GC_AT_START = (globalThis as { gc?: typeof gc }).gc;
 let exposedAtRunTime: typeof gc;
 /** The `gc` that turning on --expose-gc now gives a new context (Node: V8's; Deno: a low-memory collection). */
 function runTimeGc() {

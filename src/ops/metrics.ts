@@ -39,25 +39,26 @@ abstract class Metric {
     return [...this.series.values()];
   }
 
-  /** This process's series with the same series of its peers added in (every Berth metric is a sum). */
-  merged(peers: Series[][]): Series[] {
-    if (!peers.length) return this.snapshot();
-    const sums = new Map<string, Series>();
-    for (const series of [this.snapshot(), ...peers].flat()) {
-      const key = keyOf(series.labels);
-      const into = sums.get(key);
-      if (!into) {
-        sums.set(key, { ...series, buckets: series.buckets?.slice() });
-        continue;
-      }
-      into.value += series.value;
-      if (into.sum !== undefined) into.sum += series.sum ?? 0;
-      into.buckets?.forEach((count, i) => (into.buckets![i] = count + (series.buckets?.[i] ?? 0)));
-    }
-    return [...sums.values()];
-  }
-
   abstract render(series: Series[]): string[];
+}
+
+type MetricType = Metric["type"];
+
+/** The same series of several processes added up (every Berth metric is a sum); copies, never the live series. */
+function sumSeries(lists: Series[][]): Series[] {
+  const sums = new Map<string, Series>();
+  for (const series of lists.flat()) {
+    const key = keyOf(series.labels);
+    const into = sums.get(key);
+    if (!into) {
+      sums.set(key, { ...series, buckets: series.buckets?.slice() });
+      continue;
+    }
+    into.value += series.value;
+    if (into.sum !== undefined) into.sum += series.sum ?? 0;
+    into.buckets?.forEach((count, i) => (into.buckets![i] = count + (series.buckets?.[i] ?? 0)));
+  }
+  return [...sums.values()];
 }
 
 // Labels are always set in the same order by the code that counts, in every process.
@@ -108,8 +109,21 @@ export class Histogram extends Metric {
   }
 }
 
-/** What one process has counted, by metric name. */
-export type MetricsSnapshot = Record<string, Series[]>;
+/** What one process has counted, by metric name: plain data, sent between processes as it is. */
+export type MetricsSnapshot = Record<string, { type: MetricType; series: Series[] }>;
+
+/**
+ * `snapshot` added into `into` (a new snapshot), gauges left out: what a process that has
+ * exited had counted, kept so that the sums over a cluster never go down when it is gone.
+ */
+export function retireSnapshot(into: MetricsSnapshot, snapshot: MetricsSnapshot): MetricsSnapshot {
+  const out: MetricsSnapshot = { ...into };
+  for (const [name, { type, series }] of Object.entries(snapshot)) {
+    if (type === "gauge") continue; // in flight: gone with the process
+    out[name] = { type, series: sumSeries([into[name]?.series ?? [], series]) };
+  }
+  return out;
+}
 
 /** The metrics of one registry, rendered together for `GET /metrics`. */
 export class MetricSet {
@@ -121,14 +135,15 @@ export class MetricSet {
   }
 
   snapshot(): MetricsSnapshot {
-    return Object.fromEntries(this.metrics.map((metric) => [metric.name, metric.snapshot()]));
+    return Object.fromEntries(this.metrics.map((metric) => [metric.name, { type: metric.type, series: metric.snapshot() }]));
   }
 
   /** The text of this process's counts, with `peers` (other processes' snapshots) summed in. */
   render(peers: MetricsSnapshot[] = []): string {
     const out: string[] = [];
     for (const metric of this.metrics) {
-      const series = metric.merged(peers.map((peer) => peer[metric.name] ?? []));
+      const own = metric.snapshot();
+      const series = peers.length ? sumSeries([own, ...peers.map((peer) => peer[metric.name]?.series ?? [])]) : own;
       out.push(`# HELP ${metric.name} ${metric.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${metric.name} ${metric.type}`, ...metric.render(series));
     }
     return `${out.join("\n")}\n`;

@@ -144,8 +144,8 @@ describeTargets("auth policy: catalog and globs", (kind) => {
 
 describeTargets("auth reload", (kind) => {
   const target = useTarget(kind, { auth: { htpasswd: HTPASSWD, policy: EXAMPLE_POLICY, reload: { intervalMs: 1000 } } });
-  // Until one answer shows the change; then, one check interval later, every process of the
-  // target (--workers: each checks its files on its own) must give the new answer.
+  // Until one answer shows the change; then, one check interval later, the answer must hold
+  // (with --workers each process checks its files on its own: the one asked must have too).
   const waitFor = async (check: () => Promise<boolean>) => {
     for (let i = 0; i < 40 && !(await check()); i++) await new Promise((r) => setTimeout(r, 250));
     await new Promise((r) => setTimeout(r, 1100));

@@ -45,7 +45,7 @@ describeTargets("operations endpoints", (kind, caps) => {
     expect(new Set(ids).size).toBe(3);
   });
 
-  // Counters are per process: on the s3 pairs requests alternate between two (with --workers the primary sums them).
+  // Counters are per process: on the s3 pairs requests alternate between two (with --workers the scraped worker sums its own and the others', gathered by the primary).
   it.skipIf(!caps.countsAll)("GET /metrics -> strict Prometheus text; counters move with requests", async () => {
     const before = await scrape(target());
     for (const name of ["registry_http_requests_total", "registry_http_request_duration_seconds", "registry_http_in_flight_requests", "registry_http_request_size_bytes", "registry_http_response_size_bytes", "registry_storage_action_seconds", "berth_bytes_pushed_total", "berth_bytes_pulled_total", "berth_uploads_total"]) {

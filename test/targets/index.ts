@@ -142,7 +142,9 @@ export const TARGET_KINDS: Record<string, TargetKind> = {
     create: async (options) => (await import("./cli.ts")).createCliTarget("node", options),
   },
   // `berth serve --workers 2` on Node: two processes behind one port (node:cluster), which
-  // deals connections out in turn; /metrics sums both, the upstream may be asked by each.
+  // deals connections out in turn; /metrics sums both, the upstream may be asked by each. fetch
+  // keeps connections alive, so mostly concurrent requests reach both workers here; requests
+  // placed on each worker on purpose are test/serve-workers.test.ts.
   "node-workers": {
     default: true,
     capabilities: { ...SERVE_PROCESS, oneProcess: false },

@@ -6,8 +6,8 @@ import type { MetricsSnapshot } from "../../../src/ops/metrics.ts";
 export type ToPrimary =
   /** The worker accepts requests at `url`. */
   | { berth: "listening"; url: string }
-  /** The worker's GET /metrics wants the other workers' counts (answered by "snapshots"). */
-  | { berth: "collect"; id: number }
+  /** The worker's GET /metrics wants the other workers' counts (answered by "snapshots"); its own come along. */
+  | { berth: "collect"; id: number; snapshot: MetricsSnapshot }
   /** The worker's counts, for collection `id`. */
   | { berth: "snapshot"; id: number; snapshot: MetricsSnapshot };
 
@@ -16,7 +16,7 @@ export type ToWorker =
   | { berth: "run-gc" }
   /** Send your counts for collection `id`. */
   | { berth: "snapshot?"; id: number }
-  /** The other workers' counts, for the worker's request `id`. */
+  /** The other workers' counts (and those of workers that have exited), for the worker's request `id`. */
   | { berth: "snapshots"; id: number; snapshots: MetricsSnapshot[] };
 
 /** Set in a worker's environment to its primary's pid: the worker is Berth's, not another cluster's. */

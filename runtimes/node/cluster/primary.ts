@@ -5,7 +5,7 @@
 // workers' counts when one of them is scraped.
 import cluster, { type Worker } from "node:cluster";
 import process from "node:process";
-import type { MetricsSnapshot } from "../../../src/ops/metrics.ts";
+import { retireSnapshot, type MetricsSnapshot } from "../../../src/ops/metrics.ts";
 import type { Logger } from "../../../src/ops/log.ts";
 import { isMessage, WORKER_OF, type ToPrimary, type ToWorker } from "./messages.ts";
 
@@ -18,8 +18,11 @@ export interface PrimaryOptions {
   gc: boolean;
 }
 
-/** How long the primary waits for one worker's counts before a scrape goes on without them. */
+/** How long a scrape waits for the other workers' counts (asked all at once); a late one's last counts stand in. */
 const SNAPSHOT_TIMEOUT_MS = 2_000;
+/** A worker that dies sooner than this after it was started is started again after a pause (doubling to 30 s). */
+const STEADY_MS = 10_000;
+const MAX_RESTART_PAUSE_MS = 30_000;
 /** Workers drain for up to 10 s (http-server.ts) and then close; past this they are killed. */
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -37,6 +40,11 @@ export function runPrimary(options: PrimaryOptions): Promise<void> {
   const slots: Array<Worker | undefined> = new Array(count).fill(undefined);
   const serving = new Set<Worker>();
   const collections = new Map<number, Collection>();
+  // Sums over workers must never go down (Prometheus reads a drop as a counter reset): each
+  // worker's last counts stand in for it when it is late, and are kept once it has exited.
+  const lastCounts = new Map<Worker, MetricsSnapshot>();
+  let retired: MetricsSnapshot = {};
+  const restartPause: number[] = new Array(count).fill(0);
   let nextCollection = 1;
   let stopping = false;
   let forkedRest = false;
@@ -52,10 +60,12 @@ export function runPrimary(options: PrimaryOptions): Promise<void> {
       if (!collection) return;
       clearTimeout(collection.timer);
       collections.delete(id);
-      if (collection.missing.size) logger.warn(`berth: /metrics went on without ${collection.missing.size} worker(s) that did not answer in ${SNAPSHOT_TIMEOUT_MS} ms`);
-      send(collection.asker, { berth: "snapshots", id: collection.askerId, snapshots: collection.snapshots });
+      if (collection.missing.size) logger.warn(`berth: /metrics used the last counts of ${collection.missing.size} worker(s) that did not answer in ${SNAPSHOT_TIMEOUT_MS} ms`);
+      const late = [...collection.missing].map((worker) => lastCounts.get(worker)).filter((counts): counts is MetricsSnapshot => counts !== undefined);
+      send(collection.asker, { berth: "snapshots", id: collection.askerId, snapshots: [...collection.snapshots, ...late, retired] });
     };
-    const collect = (asker: Worker, askerId: number) => {
+    const collect = (asker: Worker, askerId: number, own: MetricsSnapshot) => {
+      lastCounts.set(asker, own);
       const id = nextCollection++;
       const others = [...serving].filter((worker) => worker !== asker);
       collections.set(id, { asker, askerId, missing: new Set(others), snapshots: [], timer: setTimeout(() => finish(id), SNAPSHOT_TIMEOUT_MS) });
@@ -65,18 +75,21 @@ export function runPrimary(options: PrimaryOptions): Promise<void> {
     const answered = (worker: Worker, id: number, snapshot: MetricsSnapshot) => {
       const collection = collections.get(id);
       if (!collection?.missing.delete(worker)) return;
+      lastCounts.set(worker, snapshot);
       collection.snapshots.push(snapshot);
       if (!collection.missing.size) finish(id);
     };
 
     const fork = (index: number) => {
       const worker = cluster.fork({ [WORKER_OF]: String(process.pid) });
+      const forkedAt = Date.now();
       slots[index] = worker;
       let listening = false;
       worker.on("message", (message: unknown) => {
         if (!isMessage<ToPrimary>(message)) return;
-        if (message.berth === "collect") return collect(worker, message.id);
+        if (message.berth === "collect") return collect(worker, message.id, message.snapshot);
         if (message.berth === "snapshot") return answered(worker, message.id, message.snapshot);
+        if (stopping) return; // listening, but the server is on its way down
         listening = true;
         serving.add(worker);
         url ??= message.url;
@@ -94,22 +107,28 @@ export function runPrimary(options: PrimaryOptions): Promise<void> {
       });
       worker.on("exit", (code, signal) => {
         serving.delete(worker);
+        const last = lastCounts.get(worker);
+        if (last) retired = retireSnapshot(retired, last);
+        lastCounts.delete(worker);
         for (const [id, collection] of collections) if (collection.missing.delete(worker) && !collection.missing.size) finish(id);
         if (slots[index] === worker) slots[index] = undefined;
         if (stopping) return;
         const how = signal ? `signal ${signal}` : `code ${code}`;
-        if (!listening) {
-          // A worker that cannot start (bad configuration, unusable store, port taken) will not start again.
+        if (!up && !listening) {
+          // A first start that fails (bad configuration, unusable store, port taken) will fail again.
           logger.error(`berth: worker ${index + 1} of ${count} exited during start-up (${how}); stopping`);
           void stopAll(typeof code === "number" && code !== 0 ? code : 1);
           return;
         }
-        logger.warn(`berth: worker ${index + 1} of ${count} (pid ${worker.process.pid}) exited (${how}); starting another`);
-        fork(index);
+        // Later deaths are replaced; one that keeps dying young waits longer each time.
+        const pause = (restartPause[index] = Date.now() - forkedAt < STEADY_MS ? Math.min(MAX_RESTART_PAUSE_MS, Math.max(500, restartPause[index]! * 2)) : 0);
+        logger.warn(`berth: worker ${index + 1} of ${count} (pid ${worker.process.pid}) exited (${how}); starting another${pause ? ` in ${pause / 1000} s` : ""}`);
+        setTimeout(() => stopping || fork(index), pause);
       });
     };
 
     const stopAll = async (exitCode: number) => {
+      if (stopping) return;
       stopping = true;
       const alive = slots.filter((worker): worker is Worker => worker !== undefined && worker.process.exitCode === null && worker.process.signalCode === null);
       const exited = alive.map((worker) => new Promise<void>((resolve) => worker.once("exit", () => resolve())));

@@ -7,7 +7,7 @@ import { RegistryError } from "../../../src/errors.ts";
 import type { MetricsSnapshot } from "../../../src/ops/metrics.ts";
 import { isMessage, WORKER_OF, type ToPrimary, type ToWorker } from "./messages.ts";
 
-/** How long a scrape waits for the primary to gather the others' counts (it waits 2 s for each). */
+/** How long a scrape waits for the primary to gather the others' counts (it gives them 2 s). */
 const PEERS_TIMEOUT_MS = 5_000;
 
 export interface WorkerLink {
@@ -33,6 +33,7 @@ export function joinCluster(): WorkerLink | undefined {
   let startGc: (() => void) | undefined;
   let gcPicked = false;
   let nextId = 1;
+  let gathering: Promise<MetricsSnapshot[]> | undefined; // scrapes at the same time share one round
   process.on("message", (message: unknown) => {
     if (!isMessage<ToWorker>(message)) return;
     if (message.berth === "snapshots") waiting.get(message.id)?.(message.snapshots);
@@ -42,18 +43,26 @@ export function joinCluster(): WorkerLink | undefined {
   return {
     peers() {
       const id = nextId++;
-      return new Promise((resolve, reject) => {
+      const unavailable = () => new RegistryError("UNAVAILABLE", null, { message: "the other workers' counts did not arrive; scrape again" });
+      gathering ??= new Promise<MetricsSnapshot[]>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(id);
-          reject(new RegistryError("UNAVAILABLE", null, { message: "the other workers' counts did not arrive; scrape again" }));
+          reject(unavailable());
         }, PEERS_TIMEOUT_MS);
         waiting.set(id, (snapshots) => {
           clearTimeout(timer);
           waiting.delete(id);
           resolve(snapshots);
         });
-        send({ berth: "collect", id });
-      });
+        try {
+          send({ berth: "collect", id, snapshot: snapshotOf?.() ?? {} });
+        } catch {
+          clearTimeout(timer);
+          waiting.delete(id);
+          reject(unavailable()); // the channel to the primary is closed
+        }
+      }).finally(() => (gathering = undefined));
+      return gathering;
     },
     answerSnapshots: (snapshot) => void (snapshotOf = snapshot),
     onGcRole(start) {
