@@ -2,6 +2,7 @@
 // Options come from the one table in src/config, read as on Node (runtimes/shared/cli-options.ts).
 import { ConfigError, createStoreFromConfig, describeStorage, gcOptionsFrom, loggerFrom, runLifecycleCommand, startGcSchedule, VERSION, type Command, type Config } from "../../src/index.ts";
 import { runCommand } from "../shared/cli-options.ts";
+import { STARTED_WITH_V8_GC } from "../shared/young-garbage.ts";
 import { DenoStore } from "./deno-store.ts";
 import { USAGE } from "./help.ts";
 import { createDenoRegistry, serve } from "./server.ts";
@@ -19,7 +20,7 @@ async function run(command: Command, config: Config): Promise<void> {
   // and a fresh npm download, so Deno runs one process; several go behind a load balancer.
   if (config.server.workers !== 1) throw new ConfigError("--workers (server.workers) is for Node: on Deno, node:cluster would start workers with every permission (deno run -A); run several berth processes on one --root behind a load balancer instead");
   const logger = loggerFrom(config);
-  if (typeof (globalThis as { gc?: unknown }).gc !== "function") {
+  if (!STARTED_WITH_V8_GC) {
     logger.warn("started without --v8-flags=--expose-gc: pushes run about half as fast (README, Run on Deno)");
   }
   for (const { url } of config.proxy.upstreams) {
