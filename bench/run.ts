@@ -56,6 +56,9 @@ const log = (s: string) => process.stdout.write(s + "\n");
 interface BenchError { server: string; workload: string; run: number; message: string }
 const errors: BenchError[] = [];
 const samples: Samples = {};
+/** Wall seconds each workload took over all servers and runs, start-ups and warm-ups as "start": where a full run's time goes. */
+const phaseSeconds: Record<string, number> = {};
+const addPhase = (phase: string, since: number) => void (phaseSeconds[phase] = (phaseSeconds[phase] ?? 0) + (performance.now() - since) / 1000);
 const record = (server: string, figs: Figures) => {
   for (const [k, v] of Object.entries(figs)) ((samples[server] ??= {})[k] ??= []).push(v);
 };
@@ -108,6 +111,7 @@ async function stopAndWipe(servers: RunningServer[]): Promise<void> {
 }
 
 async function attempt(server: string, workload: string, run: number, fn: () => Promise<Figures>): Promise<void> {
+  const since = performance.now();
   try {
     const figs = await fn();
     record(server, figs);
@@ -117,6 +121,8 @@ async function attempt(server: string, workload: string, run: number, fn: () => 
     const message = e instanceof Error ? e.message : String(e);
     errors.push({ server, workload, run, message });
     log(`  run ${run}  ${server.padEnd(12)}  w${workload}  ERROR ${message}`);
+  } finally {
+    addPhase(workload, since);
   }
 }
 
@@ -159,6 +165,7 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
       // Summed over the process tree: a server of several processes (--workers) holds all of it.
       record(k.name, { startup_s: (performance.now() - t) / 1000, idle_rss_MiB: s.memory().treeRss / MiB });
       await warmUp(s, ctx);
+      addPhase("start", t);
     }
   } catch (e) {
     errors.push({ server: current, workload: "start+warm-up", run, message: String(e) });
@@ -199,6 +206,7 @@ const targets = evaluateTargets(m, names, reference, sha256, sizes, errorsBy);
 const seconds = (performance.now() - t0) / 1000;
 log("");
 log(`medians of ${sizes.runs} run(s); MB/s = 10^6 bytes/s; ratios = Berth / ${reference ?? "(no reference)"}; ${seconds.toFixed(0)} s total`);
+log(`seconds by workload: ${Object.entries(phaseSeconds).map(([w, s]) => `${w === "start" ? "start-ups and warm-ups" : `w${w}`} ${s.toFixed(0)}`).join(", ")}`);
 log(renderTable(m, names, reference, sizes, sizes.connections));
 log("");
 log(renderTargets(targets));
@@ -211,7 +219,7 @@ writeFileSync(out, JSON.stringify({
   date: new Date().toISOString(), mode, seconds, cores, cpu: cpus()[0]?.model.trim(), node: process.version,
   loadavg: { start: load, end: loadavg()[0] }, priority,
   sha256_MBps: sha256, disk_write: diskWrite, client, loadTool: loadTool(), sizes, servers: names, reference, unavailable, skipped,
-  medians: m, samples, targets, errors,
+  medians: m, samples, targets, errors, phaseSeconds,
 }, null, 2) + "\n");
 log(`results: ${path.relative(process.cwd(), out)}`);
 if (errors.length) {

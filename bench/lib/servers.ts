@@ -7,6 +7,7 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { berthServeCommand, denoBinary, LISTENING, REPO_ROOT } from "../../test/lib/berth-command.ts";
+import { processCpu } from "./cpu.ts";
 import { descendants, freePort, startDaemon, type Daemon } from "../../test/lib/daemon.ts";
 import { request } from "./http.ts";
 
@@ -286,6 +287,22 @@ export function treeMemory(pid: number): Memory {
     treeRss += m.rss;
   }
   return { ...own, treeHwm, treeRss };
+}
+
+/** User and kernel CPU-seconds so far, summed over process `pid` and its descendants. */
+export function treeCpu(pid: number): { user: number; sys: number } {
+  let user = 0;
+  let sys = 0;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      const c = processCpu(p);
+      user += c.user;
+      sys += c.sys;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { user, sys };
 }
 
 export const logPath = (dir: string, kind: string, label: string): string => path.join(dir, `${kind}-${label}.log`);
