@@ -57,6 +57,13 @@ function startBerth(kind: string, runtime: "node" | "deno", root: string, o: Sta
   return startProcess(kind, cmd, args.map(theirs), o, { announce: LISTENING }, env);
 }
 
+/** htpasswd + a policy that lets anyone do anything (so the warm-up pushes need no login); workload 4 logs in. */
+function tokenAuthFlags(root: string): string[] {
+  writeFileSync(`${root}.htpasswd`, "bench:$2b$04$vlGKzKX/Ncw/IpAVYa3/5.i3Cthw/KYE/zOa9iGSMhhidocQKRS2C\n");
+  writeFileSync(`${root}.policy.yaml`, 'rules:\n  - repositories: ["**"]\n    anonymous: true\n    actions: ["*"]\n');
+  return ["--htpasswd", `${root}.htpasswd`, "--policy", `${root}.policy.yaml`, "--token-lifetime", "2h"];
+}
+
 export const SERVER_KINDS: ServerKind[] = [
   {
     name: "berth-node",
@@ -64,17 +71,11 @@ export const SERVER_KINDS: ServerKind[] = [
     start: (root, o) => startBerth("berth-node", "node", root, o),
   },
   {
-    // Berth on Node with token auth: htpasswd + a policy that lets anyone do anything (so the
-    // warm-up pushes need no login), and workload 4 sends a Bearer token on every request.
+    // Berth on Node with token auth (tokenAuthFlags): workload 4 sends a Bearer token on every request.
     name: "berth-node-token",
     workloads: ["4", "6"],
     unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
-    start: async (root, o) => {
-      writeFileSync(`${root}.htpasswd`, "bench:$2b$04$vlGKzKX/Ncw/IpAVYa3/5.i3Cthw/KYE/zOa9iGSMhhidocQKRS2C\n");
-      writeFileSync(`${root}.policy.yaml`, 'rules:\n  - repositories: ["**"]\n    anonymous: true\n    actions: ["*"]\n');
-      const auth = ["--htpasswd", `${root}.htpasswd`, "--policy", `${root}.policy.yaml`, "--token-lifetime", "2h"];
-      return { ...(await startBerth("berth-node-token", "node", root, o, auth)), tokenAuth: true };
-    },
+    start: async (root, o) => ({ ...(await startBerth("berth-node-token", "node", root, o, tokenAuthFlags(root))), tokenAuth: true }),
   },
   {
     name: "berth-deno",
@@ -130,6 +131,13 @@ export const SERVER_KINDS: ServerKind[] = [
     workloads: ["4", "5"],
     unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
     start: (root, o) => startBerth("berth-node-workers", "node", root, o, ["--workers", "2"]),
+  },
+  {
+    // Both at once, for the issue's "manifest GET 5x with auth on": `--workers 2` and token auth.
+    name: "berth-node-workers-token",
+    workloads: ["4"],
+    unavailable: (dir) => (existsSync(path.join(dir, "bin/berth.mjs")) ? null : "bin/berth.mjs not found"),
+    start: async (root, o) => ({ ...(await startBerth("berth-node-workers-token", "node", root, o, ["--workers", "2", ...tokenAuthFlags(root)])), tokenAuth: true }),
   },
   {
     name: "distribution",
