@@ -52,6 +52,9 @@ export async function serveStoreRpc(store: BlobStore, request: Request): Promise
   }
 }
 
+/** Each body handed out keeps its Response reachable (see RemoteStore.get). */
+const responseOf = new WeakMap<ReadableStream<Uint8Array>, Response>();
+
 /** The Node side: a BlobStore whose every call is a request to `serveStoreRpc`. */
 export class RemoteStore implements BlobStore {
   constructor(private readonly baseUrl: string) {}
@@ -74,7 +77,11 @@ export class RemoteStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
     const response = await check(await fetch(this.objectUrl(key, { offset: range?.offset, length: range?.length })), [404]);
     if (response.status === 404) return null;
-    return { size: Number(response.headers.get("x-size")), body: response.body ?? new Blob([]).stream() };
+    if (!response.body) return { size: Number(response.headers.get("x-size")), body: new Blob([]).stream() };
+    // Node's fetch cancels the body of a Response that is garbage-collected unread; a caller holds
+    // only the body, so a GC between get() and the read (the overwrite test) cancelled it.
+    responseOf.set(response.body, response);
+    return { size: Number(response.headers.get("x-size")), body: response.body };
   }
 
   async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, options?: PutOptions): Promise<number> {
