@@ -56,7 +56,7 @@ const log = (s: string) => process.stdout.write(s + "\n");
 interface BenchError { server: string; workload: string; run: number; message: string }
 const errors: BenchError[] = [];
 const samples: Samples = {};
-/** Wall seconds each workload took over all servers and runs, start-ups and warm-ups as "start": where a full run's time goes. */
+/** Wall seconds each workload took over all servers and runs (workload 6 with its own start-ups), the runs' start-ups and warm-ups as "start": where a full run's time goes. */
 const phaseSeconds: Record<string, number> = {};
 const addPhase = (phase: string, since: number) => void (phaseSeconds[phase] = (phaseSeconds[phase] ?? 0) + (performance.now() - since) / 1000);
 const record = (server: string, figs: Figures) => {

@@ -63,11 +63,11 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 /**
  * A push timed, with the kernel CPU-seconds per GiB its server spent meanwhile (all threads and
  * processes). On this VM that figure says which regime a push met: writing a new file into
- * pages the guest used recently costs ~0.2 s per GiB, into pages it has not touched for a while
+ * pages the guest used recently costs up to ~1.5 s per GiB, into pages it has not touched for a while
  * 3-4 s (README, Performance), whoever writes. A push's MB/s is only comparable with others
  * of its regime.
  */
-async function timedPush(s: RunningServer, bytes: number, fn: () => Promise<unknown>): Promise<{ ms: number; sysPerGiB: number }> {
+export async function timedPush(s: RunningServer, bytes: number, fn: () => Promise<unknown>): Promise<{ ms: number; sysPerGiB: number }> {
   const before = treeCpu(s.pid).sys;
   const ms = await timed(fn);
   return { ms, sysPerGiB: (treeCpu(s.pid).sys - before) / (bytes / GiB) };

@@ -2,18 +2,18 @@
 // `npx tsx bench/tools/push-sequence.ts patch,put,put,patch [--server berth-node|berth-deno|distribution]
 // [--size-mib 1024]` (Berth from dist/: `npm run build` first). Prints MB/s and the server's
 // kernel CPU-seconds per GiB for each push. It shows what decides a push's speed on this VM: the
-// first ~2 GiB written in a short while go into recently used pages (~0.2 kernel s/GiB), later
+// first ~2 GiB written in a short while go into recently used pages (up to ~1.5 kernel s/GiB), later
 // ones into pages the guest has not touched lately (3-4 s/GiB, ~300-350 MB/s), whatever the
 // upload style and whoever writes; `dd` shows the same without any registry (README, Performance).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { BlobFactory, GiB, MiB } from "../lib/data.ts";
+import { BlobFactory, MiB } from "../lib/data.ts";
 import { agent } from "../lib/http.ts";
 import { checkBlob, pushMonolithic, pushStreamed } from "../lib/registry.ts";
-import { SERVER_KINDS, treeCpu } from "../lib/servers.ts";
-import { settleDisk } from "../lib/workloads.ts";
+import { SERVER_KINDS } from "../lib/servers.ts";
+import { settleDisk, timedPush } from "../lib/workloads.ts";
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,19 +22,17 @@ const { values: args, positionals } = parseArgs({
 const styles = (positionals[0] ?? "patch,put,put,patch,put,put").split(",");
 const kind = SERVER_KINDS.find((k) => k.name === args.server);
 if (!kind) throw new Error(`unknown --server ${args.server}`);
+const size = Number(args["size-mib"]) * MiB;
+if (!Number.isSafeInteger(size) || size <= 0) throw new Error(`--size-mib must be a positive whole number, not ${args["size-mib"]}`);
 const tmp = mkdtempSync(path.join(tmpdir(), "berth-push-sequence-"));
 const server = await kind.start(path.join(tmp, "root"), { repoDir: path.resolve(import.meta.dirname, "../.."), logFile: path.join(tmp, "server.log"), nodeFlags: [] });
 const factory = new BlobFactory(64 * MiB);
-const size = Number(args["size-mib"]) * MiB;
 try {
   for (const [i, style] of styles.entries()) {
     const blob = factory.make(size);
     settleDisk();
-    const sys0 = treeCpu(server.pid).sys;
-    const t0 = performance.now();
-    await (style === "put" ? pushMonolithic : pushStreamed)(server.url, "sequence/blob", blob);
-    const seconds = (performance.now() - t0) / 1000;
-    const sysPerGiB = (treeCpu(server.pid).sys - sys0) / (size / GiB);
+    const { ms, sysPerGiB } = await timedPush(server, size, () => (style === "put" ? pushMonolithic : pushStreamed)(server.url, "sequence/blob", blob));
+    const seconds = ms / 1000;
     await checkBlob(server.url, "sequence/blob", blob);
     console.log(`${i + 1} ${style.padEnd(5)} ${(size / 1e6 / seconds).toFixed(0).padStart(5)} MB/s, server kernel ${sysPerGiB.toFixed(2)} CPU-s/GiB`);
   }

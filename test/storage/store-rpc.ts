@@ -79,7 +79,8 @@ export class RemoteStore implements BlobStore {
     if (response.status === 404) return null;
     if (!response.body) return { size: Number(response.headers.get("x-size")), body: new Blob([]).stream() };
     // Node's fetch cancels the body of a Response that is garbage-collected unread; a caller holds
-    // only the body, so a GC between get() and the read (the overwrite test) cancelled it.
+    // only the body, so a GC between get() and the read (the overwrite test) cancelled it. (The S3
+    // store meets the same in src/storage/s3/store.ts and locks the body instead: lockedBody.)
     responseOf.set(response.body, response);
     return { size: Number(response.headers.get("x-size")), body: response.body };
   }
