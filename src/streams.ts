@@ -187,3 +187,25 @@ export const streamOf = (bytes: Uint8Array): ReadableStream<Uint8Array> =>
       controller.close();
     },
   });
+
+/**
+ * The body of a fetch Response, read through a reader taken now. Node's fetch (undici)
+ * cancels the body of a Response that is garbage collected while its body is neither locked
+ * nor read. Where only the body outlives the call that fetched it (a store's get()), a GC
+ * before the first read (a concurrent 2 MiB put is enough) left the caller a cancelled stream.
+ * A locked body is left alone. The S3 store and the tests' RemoteStore (store-rpc) use it.
+ */
+export function lockedBody(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -5,6 +5,7 @@
  * Web APIs only, so every runtime can import the server half.
  */
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "../../src/index.ts";
+import { lockedBody } from "../../src/streams.ts";
 
 /** The runtime side: answer `/rpc/...` requests by calling `store`. */
 export async function serveStoreRpc(store: BlobStore, request: Request): Promise<Response> {
@@ -52,9 +53,6 @@ export async function serveStoreRpc(store: BlobStore, request: Request): Promise
   }
 }
 
-/** Each body handed out keeps its Response reachable (see RemoteStore.get). */
-const responseOf = new WeakMap<ReadableStream<Uint8Array>, Response>();
-
 /** The Node side: a BlobStore whose every call is a request to `serveStoreRpc`. */
 export class RemoteStore implements BlobStore {
   constructor(private readonly baseUrl: string) {}
@@ -77,12 +75,8 @@ export class RemoteStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
     const response = await check(await fetch(this.objectUrl(key, { offset: range?.offset, length: range?.length })), [404]);
     if (response.status === 404) return null;
-    if (!response.body) return { size: Number(response.headers.get("x-size")), body: new Blob([]).stream() };
-    // Node's fetch cancels the body of a Response that is garbage-collected unread; a caller holds
-    // only the body, so a GC between get() and the read (the overwrite test) cancelled it. (The S3
-    // store meets the same in src/storage/s3/store.ts and locks the body instead: lockedBody.)
-    responseOf.set(response.body, response);
-    return { size: Number(response.headers.get("x-size")), body: response.body };
+    // Locked now: Node's fetch cancels an unread body once its Response is collected (streams.ts).
+    return { size: Number(response.headers.get("x-size")), body: response.body ? lockedBody(response.body) : new Blob([]).stream() };
   }
 
   async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, options?: PutOptions): Promise<number> {

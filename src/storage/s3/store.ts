@@ -4,7 +4,7 @@
  * a length per request), `concat` copies on the server (UploadPartCopy) so assembling an
  * upload never downloads it, and listings use StartAfter, so a page costs a page.
  */
-import { concatStreams, streamOf } from "../../streams.ts";
+import { concatStreams, lockedBody, streamOf } from "../../streams.ts";
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "../blob-store.ts";
 import { OBJECT_LIMITS, partSizeFor, planConcat, putInParts, runMultipart, type ConcatPart, type ObjectLimits, type UploadedPart } from "../object-store.ts";
 import { S3Client, S3Error, type S3Location } from "./client.ts";
@@ -177,25 +177,4 @@ export class S3Store implements BlobStore {
       throw error;
     };
   }
-}
-
-/**
- * The body of a fetch Response, read through a reader taken now. Node's fetch (undici)
- * cancels the body of a Response that is garbage collected while its body is neither locked
- * nor read, and only the body outlives this call: a GC between get() and the first read
- * (a concurrent 2 MiB put is enough) left the caller a cancelled stream. A locked body is left alone.
- */
-function lockedBody(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
 }
