@@ -41,11 +41,12 @@ export function withCors(origins: string[], next: FetchHandler): FetchHandler {
     }
     const response = await next(request);
     if (!origin) return response;
-    const headers = new Headers(response.headers);
-    setOrigin(headers, origin);
-    headers.set("Access-Control-Expose-Headers", EXPOSED);
-    headers.append("Vary", "Origin");
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    // In place: the registry's responses are its own (mutable headers), and a body may ride
+    // beside the Response (src/bytes-response.ts), which a copy would lose.
+    setOrigin(response.headers, origin);
+    response.headers.set("Access-Control-Expose-Headers", EXPOSED);
+    response.headers.append("Vary", "Origin");
+    return response;
   };
 }
 

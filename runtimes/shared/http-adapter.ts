@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { bytesBeside } from "../../src/bytes-response.ts";
 import { errorResponse } from "../../src/errors.ts";
 import type { ExchangeInfo, ExchangeOutcome } from "../../src/ops/exchange.ts";
 import type { Logger } from "../../src/ops/log.ts";
@@ -67,6 +68,12 @@ async function send(response: Response, req: IncomingMessage, res: ServerRespons
   // reset after the answer instead of the connection closed.
   if (req.httpVersionMajor === 2) for (const name of HOP_BY_HOP) delete headers[name];
   res.writeHead(response.status, headers);
+  const bytes = bytesBeside(response); // from Registry.fetchRaw: a small body, no stream
+  if (bytes && req.method !== "HEAD") {
+    exchange.bytes += bytes.byteLength;
+    if (!exchange.aborted) res.end(bytes);
+    return;
+  }
   if (!response.body || req.method === "HEAD") {
     await response.body?.cancel();
     res.end();

@@ -1,6 +1,7 @@
 // end-3: GET/HEAD /v2/<name>/manifests/<reference>; end-7: PUT; end-9: DELETE
 import type { RegistryRouter } from "../routing.ts";
 import type { IRequest } from "itty-router";
+import { bytesResponse } from "../bytes-response.ts";
 import type { Context } from "../context.ts";
 import { isDigestLike, parseDigest, type Digest } from "../digest.ts";
 import { RegistryError } from "../errors.ts";
@@ -43,7 +44,7 @@ export function registerManifestRoutes(router: RegistryRouter, ctx: Context): vo
     const { digest, revision } = await resolveManifest(ctx, name, reference);
     const bytes = await readManifestBytes(ctx, digest);
     ctx.emit("onManifestPulled", { name, reference: reference.tag ?? digest.value, digest: digest.value, mediaType: revision.mediaType, size: revision.size }, request as unknown as Request);
-    return new Response(bytes, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
+    return bytesResponse(bytes, { headers: contentHeaders(digest.value, revision.size, revision.mediaType) });
   });
 
   router.put(MANIFEST, async (request) => {

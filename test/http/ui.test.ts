@@ -243,9 +243,10 @@ describeTargets("web UI options", (kind) => {
     });
     it("GET with an allowed Origin -> Docker-Content-Digest exposed; other origins get no CORS headers", async () => {
       const name = uniqueName("ui-cors");
-      await pushImage(withAuth(target(), ALICE), name, "v1");
+      const image = await pushImage(withAuth(target(), ALICE), name, "v1");
       const res = await target().fetch(`/v2/${name}/manifests/v1`, { headers: { Origin: "https://ui.example.com", Authorization: ALICE, Accept: MT.ociManifest } });
       expect(res.status).toBe(200);
+      expect(await res.text()).toBe(image.manifest); // the CORS stage keeps the body (src/bytes-response.ts)
       expect(res.headers.get("access-control-allow-origin")).toBe("https://ui.example.com");
       expect(res.headers.get("access-control-expose-headers")).toContain("Docker-Content-Digest");
       const denied = await target().fetch("/v2/", { headers: { Origin: "https://ui.example.com" } });
