@@ -35,6 +35,8 @@ export interface ServerKind {
   optIn?: boolean;
   /** Only these workloads run on it (default: all). */
   workloads?: string[];
+  /** Compiled ahead of time (Go): no JIT to warm up, so a short manifest burst does (workloads.ts warmUp). */
+  aheadOfTime?: boolean;
   /** null when it can run here, else why not. */
   unavailable(repoDir: string): string | null;
   start(root: string, opts: StartOptions): Promise<RunningServer>;
@@ -146,6 +148,7 @@ export const SERVER_KINDS: ServerKind[] = [
   {
     name: "distribution",
     reference: true,
+    aheadOfTime: true,
     unavailable: () => (existsSync("/usr/bin/docker-registry") ? null : "/usr/bin/docker-registry not installed (apt-get install docker-registry)"),
     start: (root, o) => startDistribution("distribution", root, o),
   },
