@@ -51,8 +51,14 @@ const mode = args.quick ? "quick" : "full";
 const sizes: Sizes = { ...(args.quick ? QUICK : FULL) };
 if (args.runs) sizes.runs = Math.max(1, Number(args.runs));
 if (args["size-mib"]) sizes.push = Number(args["size-mib"]) * MiB;
-if (args["mixed-seconds"]) sizes.mixedSeconds = Number(args["mixed-seconds"]);
-if (args["manifest-seconds"]) sizes.manifestSeconds = Number(args["manifest-seconds"]);
+/** A count of seconds from the command line; anything else stops the run, naming the option. */
+function secondsOption(option: string): number {
+  const value = Number(args[option as keyof typeof args]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${option} wants a whole number of seconds (1 or more), not ${String(args[option as keyof typeof args])}`);
+  return value;
+}
+if (args["mixed-seconds"]) sizes.mixedSeconds = secondsOption("mixed-seconds");
+if (args["manifest-seconds"]) sizes.manifestSeconds = secondsOption("manifest-seconds");
 sizes.range = Math.min(sizes.range, sizes.push / 2);
 const wanted = args.workloads?.split(",") ?? ["1", "2", "3", "4", "5", "6", "7", "8"];
 const cores = availableParallelism();

@@ -3,25 +3,27 @@
  * builds a ReadableStream (~10 µs, most of it undici's makeTransferable), and the Node
  * adapter reads that stream straight back into bytes: at 8k manifest GETs a second the
  * pair was about a tenth of the server's CPU. A response made here has no body; its bytes
- * ride beside it, for the shim that writes responses itself (`Registry.fetchRaw`). The
- * registry's `fetch` puts them inside before anyone else sees the Response, so a caller
- * of `fetch` only ever gets an ordinary Response.
+ * ride beside it, for the shim that writes responses itself and says so (`ExchangeInfo`'s
+ * `writesBytes`). For every other caller the registry's `fetch` puts them inside before
+ * anyone sees the Response, so they only ever get an ordinary Response.
  */
-const besideBytes = new WeakMap<Response, Uint8Array>();
+const besideBytes = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
 
 /** A bodiless Response with `bytes` beside it; `init`'s headers name the length and type. */
-export function bytesResponse(bytes: Uint8Array, init: ResponseInit): Response {
+export function bytesResponse(bytes: Uint8Array<ArrayBuffer>, init: ResponseInit): Response {
   const response = new Response(null, init);
   besideBytes.set(response, bytes);
   return response;
 }
 
 /** The bytes beside a response made by `bytesResponse`; undefined for any other response. */
-export const bytesBeside = (response: Response): Uint8Array | undefined => besideBytes.get(response);
+export function bytesBeside(response: Response): Uint8Array<ArrayBuffer> | undefined {
+  return besideBytes.get(response);
+}
 
 /** The same response as an ordinary Response, with its bytes as the body. */
 export function withBytesInside(response: Response): Response {
   const bytes = besideBytes.get(response);
   if (!bytes) return response;
-  return new Response(bytes as Uint8Array<ArrayBuffer>, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

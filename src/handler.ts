@@ -25,11 +25,6 @@ import { registerUiRoutes } from "./ui/routes.ts";
 export interface Registry {
   /** `info` is what a runtime knows of the connection (src/ops/exchange.ts); optional. */
   fetch(request: Request, info?: ExchangeInfo): Promise<Response>;
-  /**
-   * `fetch` for a shim that writes the response itself (runtimes/shared/http-adapter.ts): a
-   * small body may come beside the Response instead of inside it (src/bytes-response.ts).
-   */
-  fetchRaw(request: Request, info?: ExchangeInfo): Promise<Response>;
   /** Re-read what may have changed (the htpasswd file, the policy) now; runtimes call it on SIGHUP. */
   reload(): Promise<void>;
   /** Hand to a collection run in this process (`startGcSchedule`, a Worker's slices): its runs land in this registry's /metrics. */
@@ -74,9 +69,12 @@ export function createRegistry(options: RegistryOptions): Registry {
   const routed = withCors(options.corsOrigins ?? [], (request) => router.fetch(proxy ? proxy.rewriteNamespace(request) : request) as Promise<Response>);
   // Refused request lines first (src/request-line.ts): on Deno `request.url` is still the raw target.
   const route = async (request: Request) => rejectRequestLine(request.method, request.url) ?? routed(request);
-  const fetchRaw = observe({ logger, metrics, accessLog: ops.accessLog ?? false, trustProxy: ops.trustProxy ?? false }, route);
-  const fetch = async (request: Request, info?: ExchangeInfo) => withBytesInside(await fetchRaw(request, info));
-  return { fetch, fetchRaw, reload: () => ctx.reloadAuth(), gcObserver: gcObserverOf(metrics), metricsSnapshot: () => metrics.set.snapshot() };
+  const observed = observe({ logger, metrics, accessLog: ops.accessLog ?? false, trustProxy: ops.trustProxy ?? false }, route);
+  const fetch = async (request: Request, info?: ExchangeInfo) => {
+    const response = await observed(request, info);
+    return info?.writesBytes ? response : withBytesInside(response);
+  };
+  return { fetch, reload: () => ctx.reloadAuth(), gcObserver: gcObserverOf(metrics), metricsSnapshot: () => metrics.set.snapshot() };
 }
 
 /** The one error serializer; an unexpected error is logged with its request id, unless the client left. */

@@ -5,7 +5,7 @@ import type { ExchangeInfo, ExchangeOutcome } from "../../src/ops/exchange.ts";
 import type { Logger } from "../../src/ops/log.ts";
 import { rejectRequestLine } from "../../src/request-line.ts";
 import { MAX_DRAIN_BYTES } from "../../src/streams.ts";
-import { type Exchange, sendBody } from "./send-body.ts";
+import { type Exchange, sendBody, sendBytes } from "./send-body.ts";
 import { readableToWeb } from "./web-streams.ts";
 import { noteRequest } from "./young-garbage.ts";
 
@@ -28,6 +28,7 @@ export function toRequestListener(handler: FetchHandler, logger?: Logger) {
       clientAddress: req.socket.remoteAddress,
       clientGone: () => exchange.aborted || !!req.socket.destroyed,
       done: new Promise((resolve) => (settle = resolve)),
+      writesBytes: true, // send() writes a small body kept beside its Response (src/bytes-response.ts)
     };
     res.on("close", () => {
       // No AbortController per request: it cost more than the rest of a manifest GET's plumbing.
@@ -68,12 +69,8 @@ async function send(response: Response, req: IncomingMessage, res: ServerRespons
   // reset after the answer instead of the connection closed.
   if (req.httpVersionMajor === 2) for (const name of HOP_BY_HOP) delete headers[name];
   res.writeHead(response.status, headers);
-  const bytes = bytesBeside(response); // from Registry.fetchRaw: a small body, no stream
-  if (bytes && req.method !== "HEAD") {
-    exchange.bytes += bytes.byteLength;
-    if (!exchange.aborted) res.end(bytes);
-    return;
-  }
+  const bytes = bytesBeside(response); // a small body, no stream (info.writesBytes)
+  if (bytes && req.method !== "HEAD") return sendBytes(bytes, res, exchange);
   if (!response.body || req.method === "HEAD") {
     await response.body?.cancel();
     res.end();

@@ -48,7 +48,7 @@ export async function serveNodeHttp(options: ServeOptions): Promise<RunningServe
   const { registry, host = "127.0.0.1", port: wanted = 5000, tls, http2 = false, logger } = options;
   const settings = { keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1000 };
   const drain = new Drain();
-  const listener = toRequestListener((request, info) => registry.fetchRaw(request, info), logger);
+  const listener = toRequestListener((request, info) => registry.fetch(request, info), logger);
   const refuse = toRequestListener((request) => Promise.resolve(errorResponse(shuttingDown(), request.method)), logger);
   const handle: Parameters<typeof createServer>[1] = (req, res) => {
     if (drain.closing) return refuse(req, res);

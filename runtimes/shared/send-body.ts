@@ -27,7 +27,11 @@ export async function sendBody(body: ReadableStream<Uint8Array>, length: number,
 
 /** A small body (a manifest, an error) read whole and sent with the headers in one write. */
 async function sendWhole(body: ReadableStream<Uint8Array>, res: ServerResponse, exchange: Exchange) {
-  const bytes = await collectBytes(body);
+  sendBytes(await collectBytes(body), res, exchange);
+}
+
+/** A body already in memory, sent with the headers in one write; ends the response. */
+export function sendBytes(bytes: Uint8Array, res: ServerResponse, exchange: Exchange): void {
   exchange.bytes += bytes.byteLength;
   if (!exchange.aborted) res.end(bytes);
 }

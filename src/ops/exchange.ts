@@ -27,6 +27,13 @@ export interface ExchangeInfo {
   clientGone?: (error: unknown) => boolean;
   /** Settles when the response has been sent or abandoned. */
   done?: Promise<ExchangeOutcome>;
+  /**
+   * Set by a shim that writes responses itself and reads `bytesBeside` (the Node adapter):
+   * then a small body may come beside a bodiless Response instead of inside it
+   * (src/bytes-response.ts). A wrapper that makes new Responses from the registry's must not
+   * pass it on.
+   */
+  writesBytes?: boolean;
 }
 
 interface RequestState {

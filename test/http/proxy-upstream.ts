@@ -51,7 +51,6 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     gcObserver: inner.gcObserver,
     metricsSnapshot: () => inner.metricsSnapshot(),
     reload: async () => {},
-    fetchRaw: (request) => front.fetch(request), // ordinary Responses: this front reads and rewrites them
     async fetch(request) {
       const url = new URL(request.url);
       up.requests.push(`${request.method} ${url.pathname}`);
