@@ -9,6 +9,7 @@ import { availableParallelism, cpus, loadavg, setPriority, tmpdir } from "node:o
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { machineTicks, stealPercent } from "./lib/cpu.ts";
 import { BlobFactory, GiB, MiB, measureSha256 } from "./lib/data.ts";
 import { measureDiskWrite } from "./lib/disk.ts";
 import { agent } from "./lib/http.ts";
@@ -139,6 +140,7 @@ async function attempt(server: string, workload: string, run: number, fn: () => 
 
 // --- the run -------------------------------------------------------------------------
 const t0 = performance.now();
+const ticksAtStart = machineTicks();
 const factory = new BlobFactory(sizes.block);
 const sha256 = measureSha256(args.quick ? 128 * MiB : 512 * MiB, factory.block);
 const client = await clientSelfCheck(factory, args.quick ? 128 * MiB : 1 * GiB, tmp);
@@ -217,6 +219,8 @@ const targets = evaluateTargets(m, names, reference, sha256, sizes, errorsBy);
 const seconds = (performance.now() - t0) / 1000;
 log("");
 log(`medians of ${sizes.runs} run(s); MB/s = 10^6 bytes/s; ratios = Berth / ${reference ?? "(no reference)"}; ${seconds.toFixed(0)} s total`);
+const steal = stealPercent(ticksAtStart, machineTicks());
+log(`CPU time the hypervisor gave to other guests during the run (steal): ${steal.toFixed(1)}%${steal > 5 ? " (a busy host: compare ratios within this run only)" : ""}`);
 log(`seconds by workload: ${Object.entries(phaseSeconds).map(([w, s]) => `${w === "start" ? "start-ups and warm-ups" : `w${w}`} ${s.toFixed(0)}`).join(", ")}`);
 log(renderTable(m, names, reference, sizes, sizes.connections));
 log("");
@@ -228,7 +232,7 @@ const out = args.out ?? path.join(repoDir, "bench", "results", mode === "quick" 
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify({
   date: new Date().toISOString(), mode, seconds, cores, cpu: cpus()[0]?.model.trim(), node: process.version,
-  loadavg: { start: load, end: loadavg()[0] }, priority,
+  loadavg: { start: load, end: loadavg()[0] }, steal_pct: steal, priority,
   sha256_MBps: sha256, disk_write: diskWrite, client, loadTool: loadTool(), sizes, servers: names, reference, unavailable, skipped,
   medians: m, samples, targets, errors, phaseSeconds,
 }, null, 2) + "\n");

@@ -46,6 +46,7 @@ export function rows(sizes: Sizes, connections: number): Row[] {
     { key: "pull_range_MBps", label: `3 pull Range middle ${fmtSize(sizes.range)}`, unit: "MB/s" },
     { key: "manifest_rps", label: `4 manifest GET by tag, ${connections} conns`, unit: "req/s" },
     { key: "manifest_p99_ms", label: "4 manifest GET p99 latency", unit: "ms", lowerIsBetter: true },
+    { key: "manifest_cpu_us", label: "4   server CPU per request", unit: "us", lowerIsBetter: true },
     { key: "concurrent_MBps", label: `5 ${sizes.concurrentPushes} concurrent pushes x ${fmtSize(sizes.concurrentBlob)}`, unit: "MB/s" },
     { key: "concurrent_sys_s_per_GiB", label: "5   server kernel CPU", unit: "s/GiB", lowerIsBetter: true },
   ];
