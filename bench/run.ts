@@ -54,8 +54,9 @@ if (args.runs) sizes.runs = Math.max(1, Number(args.runs));
 if (args["size-mib"]) sizes.push = Number(args["size-mib"]) * MiB;
 /** A count of seconds from the command line; anything else stops the run, naming the option. */
 function secondsOption(option: string): number {
-  const value = Number(args[option as keyof typeof args]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${option} wants a whole number of seconds (1 or more), not ${String(args[option as keyof typeof args])}`);
+  const text = String(args[option as keyof typeof args]);
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${option} wants a whole number of seconds (1 or more), not ${text}`);
   return value;
 }
 if (args["mixed-seconds"]) sizes.mixedSeconds = secondsOption("mixed-seconds");
