@@ -131,7 +131,7 @@ export const WORKLOADS: Workload[] = [
       // The server's own CPU per request: unlike req/s, it does not move with how much of the
       // 2 cores the load tool took, so it compares costs (a token check) across runs and kinds.
       const cpuSeconds = after.user + after.sys - (before.user + before.sys);
-      return { manifest_rps: r.rps, manifest_p99_ms: r.p99ms, manifest_cpu_us: (cpuSeconds / r.requests) * 1e6 };
+      return { manifest_rps: r.rps, manifest_p99_ms: r.p99ms, manifest_cpu_us: r.requests > 0 ? (cpuSeconds / r.requests) * 1e6 : NaN };
     },
   },
   {
