@@ -128,7 +128,7 @@ export const WORKLOADS: Workload[] = [
       const r = await getLoad(`${s.url}/v2/${repo}/manifests/latest`, headers, ctx.sizes.connections, ctx.sizes.manifestSeconds, threads);
       const after = treeCpu(s.pid);
       if (r.errors) throw new Error(`manifest GET: ${r.errors} errors of ${r.requests} (${r.errorDetail})`);
-      // The server's own CPU per request: unlike req/s, it does not move with how much of the
+      // The server's own CPU per request: it moves much less than req/s with how much of the
       // 2 cores the load tool took, so it compares costs (a token check) across runs and kinds.
       const cpuSeconds = after.user + after.sys - (before.user + before.sys);
       return { manifest_rps: r.rps, manifest_p99_ms: r.p99ms, manifest_cpu_us: r.requests > 0 ? (cpuSeconds / r.requests) * 1e6 : NaN };
