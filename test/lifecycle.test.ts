@@ -142,6 +142,36 @@ describe("Workers: collection in Cron slices", () => {
   });
 });
 
+describe("the blob sweep's listing", () => {
+  /** A memory store that counts the LISTs under blobs/ (on S3 or R2 each is a request). */
+  class CountingStore extends MemoryStore {
+    blobLists = 0;
+    override list(prefix: string, options?: Parameters<MemoryStore["list"]>[1]) {
+      if (prefix.startsWith("blobs/")) this.blobLists++;
+      return super.list(prefix, options);
+    }
+  }
+  const hex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+  it("an empty registry: one LIST of blobs/, not one per shard directory", async () => {
+    const store = new CountingStore();
+    const report = await collectGarbage(store, options({ graceMs: 0 }));
+    expect(report.examined).toBe(0);
+    expect(store.blobLists).toBe(1);
+  });
+
+  it("1,100 unreferenced sha256 and sha512 blobs: three pages of 500, every one examined and swept", async () => {
+    const store = new CountingStore();
+    const digests = [...Array.from({ length: 700 }, () => `sha256:${hex(32)}`), ...Array.from({ length: 400 }, () => `sha512:${hex(64)}`)];
+    for (const digest of digests) await store.put(blobKey(parseDigest(digest)), utf8("x"));
+    const report = await collectGarbage(store, options({ graceMs: 0 }));
+    expect(report.examined).toBe(1100);
+    expect(report.blobs).toBe(1100);
+    expect(store.blobLists).toBe(3);
+    for (const digest of digests) expect(await store.head(blobKey(parseDigest(digest))), digest).toBeNull();
+  });
+});
+
 describe("retention configuration", () => {
   const withFile = (text: string) => () => resolveConfig({ file: { text, name: "berth.json" } });
   it("a rule that keeps nothing stops the start, naming it", async () => {

@@ -58,8 +58,7 @@ export interface GcState {
   index: number;
   /** The last key listed in a paged phase. */
   cursor?: string;
-  /** Blobs phase: the shard being listed, and unmarked blobs waiting for the next sweep batch. */
-  shard?: number;
+  /** Blobs phase: unmarked blobs waiting for the next sweep batch. */
   pending?: string[];
   /** Digests (manifests and blobs) a kept manifest references. */
   marked: Set<string>;

@@ -12,33 +12,29 @@ import { listKeys, listRepositories, listRevisionDigests, markManifest, readMani
 /** Blobs looked at per step; also the most sweep marks standing at once. */
 export const SWEEP_BATCH = 500;
 
-// The blob listing goes shard by shard (blobs/<alg>/<hex[0..2]>/): a filesystem store lists one
-// directory, not the whole tree, per page.
-const SHARDS = ["sha256", "sha512"].flatMap((alg) => Array.from({ length: 256 }, (_, i) => `${BLOBS_PREFIX}${alg}/${i.toString(16).padStart(2, "0")}/`));
-
 /**
- * One page of the blob listing; unmarked blobs collect in `state.pending` and are swept
- * SWEEP_BATCH at a time (and at the end). Returns false when the listing is done.
+ * One page of the whole blob listing (every algorithm, in key order, from `state.cursor`);
+ * unmarked blobs collect in `state.pending` and are swept SWEEP_BATCH at a time (and at the
+ * end). Returns false when the listing is done.
+ *
+ * One listing, not one per shard directory: on an object store every LIST is a request, and
+ * 512 shard prefixes cost 512 of them (seconds, on S3) even for an empty registry. A
+ * filesystem store pages through the shard directories in order just the same.
  */
 export async function sweepBlobPage(store: BlobStore, state: GcState): Promise<boolean> {
-  const shard = state.shard ?? 0;
   const pending = (state.pending ??= []);
-  if (shard < SHARDS.length) {
-    const page = await store.list(SHARDS[shard]!, { startAfter: state.cursor, limit: SWEEP_BATCH });
-    for (const key of page.keys) {
-      const digest = digestTextOfBlobKey(key);
-      if (!digest || !key.endsWith("/data")) continue;
-      state.report.examined++;
-      if (!state.marked.has(digest)) pending.push(digest);
-    }
-    state.cursor = page.truncated ? page.keys.at(-1) : undefined;
-    if (!page.truncated) state.shard = shard + 1;
+  const page = await store.list(BLOBS_PREFIX, { startAfter: state.cursor, limit: SWEEP_BATCH });
+  for (const key of page.keys) {
+    const digest = digestTextOfBlobKey(key);
+    if (!digest || !key.endsWith("/data")) continue;
+    state.report.examined++;
+    if (!state.marked.has(digest)) pending.push(digest);
   }
-  const more = (state.shard ?? 0) < SHARDS.length;
-  if (pending.length >= SWEEP_BATCH || (!more && pending.length > 0)) {
+  state.cursor = page.truncated ? page.keys.at(-1) : undefined;
+  if (pending.length >= SWEEP_BATCH || (!page.truncated && pending.length > 0)) {
     await sweepCandidates(store, state, pending.splice(0));
   }
-  return more;
+  return page.truncated;
 }
 
 /**
