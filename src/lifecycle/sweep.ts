@@ -4,7 +4,7 @@
  */
 import { parseDigest } from "../digest.ts";
 import { blobKey, BLOBS_PREFIX, catalogKey, digestTextOfBlobKey, digestTextOfLinkKey, layersPrefix, proxyRoot, referrersRoot, revisionKey, revisionsPrefix, sweepMarkKey, tagsPrefix, touchKey } from "../paths.ts";
-import type { BlobStore } from "../storage/blob-store.ts";
+import type { BlobStore, ObjectStat } from "../storage/blob-store.ts";
 import { SWEEP_MARK_TTL_MS } from "./sweep-marks.ts";
 import { youngAfter, type GcState } from "./state.ts";
 import { listKeys, listRepositories, listRevisionDigests, markManifest, readManifestRefs, sweepKey } from "./walk.ts";
@@ -47,38 +47,44 @@ async function sweepCandidates(store: BlobStore, state: GcState, unmarked: strin
   const { report } = state;
   // Young blobs are left alone before any mark goes up: a mark makes HEADs and uploads of the blob wait.
   const candidates: string[] = [];
-  for (const digest of unmarked) {
-    if (await isYoung(store, state, digest)) report.young++;
-    else candidates.push(digest);
-  }
+  await forEachLimited(unmarked, async (digest) => {
+    const { data, young } = await blobAge(store, state, digest);
+    if (young) report.young++;
+    else if (data) candidates.push(digest);
+  });
   const keys = candidates.map((digest) => blobKey(parseDigest(digest)));
   const markedAt = Date.now();
   if (!state.options.dryRun) await forEachLimited(keys, (key) => store.put(sweepMarkKey(key), new Uint8Array(0)).then(() => {}));
   try {
     if (!state.options.dryRun) await markNewRevisions(store, state);
-    for (const [i, digest] of candidates.entries()) {
-      if (state.marked.has(digest) || (await isYoung(store, state, digest))) continue; // referenced or touched since
-      const data = await store.head(keys[i]!);
-      if (!data) continue;
-      if (Date.now() - markedAt > SWEEP_MARK_TTL_MS) break; // too late to trust the marks: the next run gets the rest
+    let late = false;
+    await forEachLimited(candidates, async (digest) => {
+      if (late || state.marked.has(digest)) return; // referenced since
+      const { data, young } = await blobAge(store, state, digest);
+      if (!data || young) return; // gone or touched since
+      if (Date.now() - markedAt > SWEEP_MARK_TTL_MS) return void (late = true); // too late to trust the marks: the next run gets the rest
       if (!state.options.dryRun) {
-        await store.delete(keys[i]!);
-        await store.delete(touchKey(parseDigest(digest)));
+        const d = parseDigest(digest);
+        await store.delete(blobKey(d));
+        await store.delete(touchKey(d));
       }
       report.blobs++;
       report.bytes += data.size;
-    }
+    });
   } finally {
     if (!state.options.dryRun) await forEachLimited(keys, (key) => store.delete(sweepMarkKey(key)));
   }
 }
 
-/** Written or touched after the run's young-after time (state.ts), or gone. */
-async function isYoung(store: BlobStore, state: GcState, digest: string): Promise<boolean> {
+/**
+ * The blob's data (null: gone), and whether it is young: written or touched after the run's
+ * young-after time (state.ts). Both HEADs at once: on S3 each is a round trip.
+ */
+async function blobAge(store: BlobStore, state: GcState, digest: string): Promise<{ data: ObjectStat | null; young: boolean }> {
   const d = parseDigest(digest);
   const [data, touch] = await Promise.all([store.head(blobKey(d)), store.head(touchKey(d))]);
-  if (!data) return false;
-  return data.modifiedMs > youngAfter(state) || (touch !== null && touch.modifiedMs > youngAfter(state));
+  const young = data !== null && (data.modifiedMs > youngAfter(state) || (touch !== null && touch.modifiedMs > youngAfter(state)));
+  return { data, young };
 }
 
 /** Revisions that appeared since they were listed for marking: read and mark them now. */
@@ -129,10 +135,18 @@ export async function removeStaleSweepMarks(store: BlobStore): Promise<void> {
   }
 }
 
+/**
+ * Run `work` on every item, `limit` at a time: each step of the sweep is a few store round
+ * trips per blob (HEADs, a mark, deletes), which on S3 are network latency, not work. Every
+ * item is tried; it returns (throwing the first error) only once all have settled, so no
+ * delete runs after the marks come down, and one failed removal leaves no other mark up.
+ */
 async function forEachLimited(items: string[], work: (item: string) => Promise<void>, limit = 8): Promise<void> {
   let next = 0;
+  const errors: unknown[] = [];
   const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (next < items.length) await work(items[next++]!).catch((error: unknown) => void errors.push(error));
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length) throw errors[0];
 }
