@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { collectGarbage, collectGarbageSlice, ConfigError, createRegistry, MemoryStore, resolveConfig, type GcOptions } from "../src/index.ts";
-import { blobKey, sweepMarkKey } from "../src/paths.ts";
+import { blobKey, GC_STATE_KEY, sweepMarkKey } from "../src/paths.ts";
+import { newGcState, serializeGcState } from "../src/lifecycle/state.ts";
 import { parseDigest } from "../src/digest.ts";
 import type { Target } from "./targets/index.ts";
 import { expectPullsWhole, pushLayers, statusOf } from "./http/gc-helpers.ts";
@@ -169,6 +170,48 @@ describe("the blob sweep's listing", () => {
     expect(report.blobs).toBe(1100);
     expect(store.blobLists).toBe(3);
     for (const digest of digests) expect(await store.head(blobKey(parseDigest(digest))), digest).toBeNull();
+  });
+});
+
+describe("the sweep when the store fails, and a sweep saved by an older version", () => {
+  const hex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+  it("a blob delete that fails: the run fails, no blob is deleted after the marks start coming down, and every mark comes down", async () => {
+    const keys = Array.from({ length: 40 }, () => blobKey(parseDigest(`sha256:${hex(32)}`))).sort();
+    const failing = keys[3]!;
+    const log: string[] = [];
+    class FailingStore extends MemoryStore {
+      override async delete(key: string) {
+        log.push(key);
+        if (key === failing) throw new Error("store down");
+        return super.delete(key);
+      }
+    }
+    const store = new FailingStore();
+    for (const key of keys) await store.put(key, utf8("x"));
+    await expect(collectGarbage(store, options({ graceMs: 0 }))).rejects.toThrow("store down");
+    const firstUnmark = log.findIndex((key) => key.startsWith("gc/sweeping/"));
+    expect(firstUnmark).toBeGreaterThan(0);
+    expect(log.slice(firstUnmark).filter((key) => !key.startsWith("gc/sweeping/"))).toEqual([]);
+    expect((await store.list("gc/sweeping/")).keys).toEqual([]);
+    expect(await store.head(failing)).not.toBeNull();
+  });
+
+  it("a Workers state saved between two shards of the old per-shard listing resumes after them: nothing examined twice", async () => {
+    const store = new MemoryStore();
+    const inShard = (shard: string) => `sha256:${shard}${hex(31)}`;
+    const done = inShard("00"); // examined before the state was saved, waiting in pending
+    const next = inShard("05");
+    for (const digest of [done, next]) await store.put(blobKey(parseDigest(digest)), utf8("x"));
+    const state = newGcState(options({ graceMs: 0 }));
+    Object.assign(state, { phase: "blobs", pending: [done], shard: 5 });
+    state.report.examined = 1;
+    await store.put(GC_STATE_KEY, utf8(serializeGcState(state)));
+    let report;
+    while (!report) report = await collectGarbageSlice(store, options({ graceMs: 0 }), 1000);
+    expect(report.examined).toBe(2);
+    expect(report.blobs).toBe(2);
+    for (const digest of [done, next]) expect(await store.head(blobKey(parseDigest(digest)))).toBeNull();
   });
 });
 

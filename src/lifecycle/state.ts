@@ -2,6 +2,7 @@
  * One collection's state: plain data, so a Worker can store it between Cron slices
  * (`gc/state.json`) and resume; the CLI and the in-server schedule keep it in memory.
  */
+import { BLOBS_PREFIX } from "../paths.ts";
 import type { RetentionRule } from "./retention.ts";
 import { TOUCH_INTERVAL_MS } from "./sweep-marks.ts";
 
@@ -92,7 +93,12 @@ export const youngAfter = (state: GcState) =>
 export const serializeGcState = (state: GcState) => JSON.stringify({ ...state, marked: [...state.marked], seen: [...state.seen] });
 
 export function parseGcState(text: string): GcState | null {
-  const data = JSON.parse(text) as GcState & { marked: string[]; seen: string[] };
+  const { shard, ...data } = JSON.parse(text) as GcState & { marked: string[]; seen: string[]; shard?: number };
   if (data.version !== 1) return null;
+  // Saved mid-sweep by a version that listed blobs/ shard by shard (sha256/00 .. sha512/ff),
+  // between two shards: go on after those it finished, so no blob is examined twice.
+  if (data.phase === "blobs" && data.cursor === undefined && typeof shard === "number" && shard > 0 && shard < 512) {
+    data.cursor = `${BLOBS_PREFIX}${shard < 256 ? "sha256" : "sha512"}/${(shard % 256).toString(16).padStart(2, "0")}/`;
+  }
   return { ...data, marked: new Set(data.marked), seen: new Set(data.seen) };
 }

@@ -26,7 +26,9 @@ export async function sweepBlobPage(store: BlobStore, state: GcState): Promise<b
   const page = await store.list(BLOBS_PREFIX, { startAfter: state.cursor, limit: SWEEP_BATCH });
   for (const key of page.keys) {
     const digest = digestTextOfBlobKey(key);
-    if (!digest || !key.endsWith("/data")) continue;
+    // Only blobs Berth can have written: a stray folder (another algorithm, a short name) is not
+    // one, and must not stop every run on the same page.
+    if (!digest || !key.endsWith("/data") || !isBlobDigest(digest)) continue;
     state.report.examined++;
     if (!state.marked.has(digest)) pending.push(digest);
   }
@@ -54,10 +56,12 @@ async function sweepCandidates(store: BlobStore, state: GcState, unmarked: strin
   });
   const keys = candidates.map((digest) => blobKey(parseDigest(digest)));
   const markedAt = Date.now();
-  if (!state.options.dryRun) await forEachLimited(keys, (key) => store.put(sweepMarkKey(key), new Uint8Array(0)).then(() => {}));
   try {
+    // Inside the try: when one mark fails to go up, those that did still come down.
+    if (!state.options.dryRun) await forEachLimited(keys, (key) => store.put(sweepMarkKey(key), new Uint8Array(0)).then(() => {}), { stopAtError: true });
     if (!state.options.dryRun) await markNewRevisions(store, state);
     let late = false;
+    // After an error no new blob starts (a failing store would make each wait out its timeouts while serving waits on the marks).
     await forEachLimited(candidates, async (digest) => {
       if (late || state.marked.has(digest)) return; // referenced since
       const { data, young } = await blobAge(store, state, digest);
@@ -70,7 +74,7 @@ async function sweepCandidates(store: BlobStore, state: GcState, unmarked: strin
       }
       report.blobs++;
       report.bytes += data.size;
-    });
+    }, { stopAtError: true });
   } finally {
     if (!state.options.dryRun) await forEachLimited(keys, (key) => store.delete(sweepMarkKey(key)));
   }
@@ -137,16 +141,32 @@ export async function removeStaleSweepMarks(store: BlobStore): Promise<void> {
 
 /**
  * Run `work` on every item, `limit` at a time: each step of the sweep is a few store round
- * trips per blob (HEADs, a mark, deletes), which on S3 are network latency, not work. Every
- * item is tried; it returns (throwing the first error) only once all have settled, so no
- * delete runs after the marks come down, and one failed removal leaves no other mark up.
+ * trips per blob (HEADs, a mark, deletes), which on S3 are network latency, not work. It
+ * returns (throwing the first error) only once every started item has settled, so no delete
+ * runs after the marks come down. After an error, with `stopAtError` no new item starts;
+ * without it every item is still tried (removing marks: one failure leaves no other mark up).
  */
-async function forEachLimited(items: string[], work: (item: string) => Promise<void>, limit = 8): Promise<void> {
+async function forEachLimited(items: string[], work: (item: string) => Promise<void>, { limit = 8, stopAtError = false } = {}): Promise<void> {
   let next = 0;
   const errors: unknown[] = [];
   const worker = async () => {
-    while (next < items.length) await work(items[next++]!).catch((error: unknown) => void errors.push(error));
+    while (next < items.length && !(stopAtError && errors.length)) {
+      const item = items[next++]!;
+      await Promise.resolve()
+        .then(() => work(item))
+        .catch((error: unknown) => void errors.push(error));
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (errors.length) throw errors[0];
+}
+
+/** A `sha256:`/`sha512:` digest of the right length: what `parseDigest` accepts. */
+function isBlobDigest(text: string): boolean {
+  try {
+    parseDigest(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
