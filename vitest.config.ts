@@ -22,7 +22,8 @@ export default defineConfig({
           // Vitest's default is one file fewer than the cores: a single file at a time on 2 cores.
           // These files spend about half their time waiting on the servers they start, so two
           // at once keep both cores busy (2 cores: 746 s one at a time, 452 s two at a time).
-          maxWorkers: Math.max(2, availableParallelism() - 1),
+          // A project's own maxWorkers wins over the command line's: BERTH_TEST_WORKERS=1 for one at a time.
+          maxWorkers: Number(process.env.BERTH_TEST_WORKERS) || Math.max(2, availableParallelism() - 1),
         },
       },
       {
