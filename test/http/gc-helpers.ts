@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import type { Target } from "../targets/index.ts";
-import { bodyBytes, describeBytes, expectError, expectStatus, fingerprint, imageManifest, MT, pushBlob, sha256, utf8, type Bytes, type Descriptor } from "./helpers.ts";
+import { bodyBytes, describeBytes, expectError, expectStatus, fingerprint, imageManifest, MT, sha256, startUpload, utf8, withQuery, type Bytes, type Descriptor } from "./helpers.ts";
 
 export interface Image {
   manifest: string;
@@ -15,9 +15,10 @@ export interface Image {
 
 /**
  * Push an image of exactly these layers (and a fresh config) to `name`, at `reference` (default:
- * by digest). With `attempts` > 1, a manifest PUT refused with 400 MANIFEST_BLOB_UNKNOWN pushes
- * the blobs and the manifest again, as a client would: under a zero-grace schedule, a collection
- * between the uploads and the manifest takes the blobs no manifest names yet.
+ * by digest). With `attempts` > 1 a refused push starts again, as a client's would. Under a
+ * zero-grace schedule a collection may take a blob no manifest names yet: as soon as its upload
+ * published it (the upload's PUT: 404 BLOB_UPLOAD_UNKNOWN), or before the manifest arrives (400
+ * MANIFEST_BLOB_UNKNOWN). Any other answer fails at once.
  */
 export async function pushLayers(t: Target, name: string, layers: Bytes[], reference?: string, { attempts = 1 } = {}): Promise<Image> {
   const configBytes = utf8(JSON.stringify({ architecture: "amd64", os: "linux", nonce: Math.random() }));
@@ -26,15 +27,26 @@ export async function pushLayers(t: Target, name: string, layers: Bytes[], refer
   const descriptors = layers.map((layer) => describeBytes(MT.ociLayer, layer));
   const manifest = imageManifest({ config, layers: descriptors });
   const digest = sha256(manifest);
-  for (let attempt = 1; ; attempt++) {
-    for (const bytes of blobs.values()) await pushBlob(t, name, bytes);
-    const res = await t.fetch(`/v2/${name}/manifests/${reference ?? digest}`, { method: "PUT", headers: { "Content-Type": MT.ociManifest }, body: manifest });
-    if (res.status === 201 || attempt >= attempts) {
+  const accepted = async (res: Response, refusal: [number, string], last: boolean) => {
+    if (res.status === 201 || last) {
       await expectStatus(res, 201);
       await res.body?.cancel();
-      return { manifest, digest, config, layers: descriptors, blobs };
+      return true;
     }
-    await expectError(res, 400, "MANIFEST_BLOB_UNKNOWN");
+    await expectError(res, ...refusal);
+    return false;
+  };
+  for (let attempt = 1; ; attempt++) {
+    const last = attempt >= attempts;
+    let uploaded = true;
+    for (const [blobDigest, bytes] of blobs) {
+      const { location } = await startUpload(t, name);
+      const put = await t.fetch(withQuery(location, { digest: blobDigest }), { method: "PUT", headers: { "Content-Type": "application/octet-stream" }, body: bytes });
+      if (!(uploaded = await accepted(put, [404, "BLOB_UPLOAD_UNKNOWN"], last))) break;
+    }
+    if (!uploaded) continue;
+    const res = await t.fetch(`/v2/${name}/manifests/${reference ?? digest}`, { method: "PUT", headers: { "Content-Type": MT.ociManifest }, body: manifest });
+    if (await accepted(res, [400, "MANIFEST_BLOB_UNKNOWN"], last)) return { manifest, digest, config, layers: descriptors, blobs };
   }
 }
 

@@ -202,7 +202,7 @@ describeTargets("garbage collection", (kind, caps) => {
     it("a deleted image's unique blobs go by themselves, while the server keeps serving the rest", async () => {
       const t = target();
       const name = uniqueName("gcinterval");
-      // Zero grace on a schedule: a run may fall between a push's uploads and its manifest (refused, pushed again).
+      // Zero grace on a schedule: a run may take a push's blobs before its manifest names them (refused, pushed again).
       const keep = await pushLayers(t, name, [randomBytes(800)], "keep", { attempts: 5 });
       const gone = await pushLayers(t, name, [randomBytes(800)], "gone", { attempts: 5 });
       await expectStatus(await t.fetch(`/v2/${name}/manifests/${gone.digest}`, { method: "DELETE" }), 202);
