@@ -35,10 +35,13 @@ export const BLOBS_PREFIX = "blobs/";
 const blobDir = (digest: Digest) => `${BLOBS_PREFIX}${digest.algorithm}/${digest.hex.slice(0, 2)}/${digest.hex}`;
 export const blobKey = (digest: Digest) => `${blobDir(digest)}/data`;
 export const touchKey = (digest: Digest) => `${blobDir(digest)}/touched`;
+// Only keys Berth can have written (digest.ts's algorithms, at their lengths): a stray folder
+// under blobs/ is no blob, and a listing must be able to pass over it.
+const BLOB_KEY = /^blobs\/(?:(sha256)\/[0-9a-f]{2}\/([0-9a-f]{64})|(sha512)\/[0-9a-f]{2}\/([0-9a-f]{128}))\/(?:data|touched)$/;
 /** `sha256:<hex>` of a key under BLOBS_PREFIX (data or touched), or null for anything else. */
 export function digestTextOfBlobKey(key: string): string | null {
-  const match = /^blobs\/([a-z0-9]+)\/[0-9a-f]{2}\/([0-9a-f]+)\/(?:data|touched)$/.exec(key);
-  return match ? `${match[1]}:${match[2]}` : null;
+  const match = BLOB_KEY.exec(key);
+  return match ? `${match[1] ?? match[3]}:${match[2] ?? match[4]}` : null;
 }
 /** Every referrer entry of a repository (not of repositories nested under its name). */
 export const referrersRoot = (name: string) => `${repo(name)}/_referrers/`;

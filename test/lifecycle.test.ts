@@ -25,6 +25,8 @@ function registryOn(store: MemoryStore): Target {
   };
 }
 
+/** `bytes` random bytes as lowercase hex: the hex part of a made-up digest. */
+const hex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 const pending = async (promise: Promise<unknown>) => Promise.race([promise.then(() => "settled"), settle().then(() => "pending")]);
 
@@ -152,13 +154,24 @@ describe("the blob sweep's listing", () => {
       return super.list(prefix, options);
     }
   }
-  const hex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 
   it("an empty registry: one LIST of blobs/, not one per shard directory", async () => {
     const store = new CountingStore();
     const report = await collectGarbage(store, options({ graceMs: 0 }));
     expect(report.examined).toBe(0);
     expect(store.blobLists).toBe(1);
+  });
+
+  it("stray keys under blobs/ (another algorithm, a short hex) are passed over; the run goes on and sweeps the real blob", async () => {
+    const store = new CountingStore();
+    const strays = [`blobs/sha384/ab/ab${hex(47)}/data`, "blobs/sha256/ab/abc/data"];
+    const real = blobKey(parseDigest(`sha256:${hex(32)}`));
+    for (const key of [...strays, real]) await store.put(key, utf8("x"));
+    const report = await collectGarbage(store, options({ graceMs: 0 }));
+    expect(report.examined).toBe(1);
+    expect(report.blobs).toBe(1);
+    expect(await store.head(real)).toBeNull();
+    for (const key of strays) expect(await store.head(key), key).not.toBeNull();
   });
 
   it("1,100 unreferenced sha256 and sha512 blobs: three pages of 500, every one examined and swept", async () => {
@@ -174,7 +187,6 @@ describe("the blob sweep's listing", () => {
 });
 
 describe("the sweep when the store fails, and a sweep saved by an older version", () => {
-  const hex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 
   it("a blob delete that fails: the run fails, no blob is deleted after the marks start coming down, and every mark comes down", async () => {
     const keys = Array.from({ length: 40 }, () => blobKey(parseDigest(`sha256:${hex(32)}`))).sort();

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import type { Target } from "../targets/index.ts";
-import { bodyBytes, describeBytes, expectError, expectStatus, fingerprint, imageManifest, MT, sha256, startUpload, utf8, withQuery, type Bytes, type Descriptor } from "./helpers.ts";
+import { bodyBytes, describeBytes, expectError, expectStatus, fingerprint, imageManifest, MT, sha256, toPath, utf8, withQuery, type Bytes, type Descriptor } from "./helpers.ts";
 
 export interface Image {
   manifest: string;
@@ -11,6 +11,17 @@ export interface Image {
   config: Descriptor;
   layers: Descriptor[];
   blobs: Map<string, Bytes>;
+}
+
+/**
+ * POST an upload and PUT the bytes with their digest (as containerd does), without judging the
+ * answer: the PUT's response, or the POST's when it was not 202. The caller reads or cancels the body.
+ */
+export async function uploadBlob(t: Target, name: string, bytes: Bytes): Promise<Response> {
+  const start = await t.fetch(`/v2/${name}/blobs/uploads/`, { method: "POST" });
+  if (start.status !== 202) return start;
+  await start.body?.cancel();
+  return t.fetch(withQuery(toPath(start.headers.get("location")!), { digest: sha256(bytes) }), { method: "PUT", body: bytes });
 }
 
 /**
@@ -39,10 +50,8 @@ export async function pushLayers(t: Target, name: string, layers: Bytes[], refer
   for (let attempt = 1; ; attempt++) {
     const last = attempt >= attempts;
     let uploaded = true;
-    for (const [blobDigest, bytes] of blobs) {
-      const { location } = await startUpload(t, name);
-      const put = await t.fetch(withQuery(location, { digest: blobDigest }), { method: "PUT", headers: { "Content-Type": "application/octet-stream" }, body: bytes });
-      if (!(uploaded = await accepted(put, [404, "BLOB_UPLOAD_UNKNOWN"], last))) break;
+    for (const bytes of blobs.values()) {
+      if (!(uploaded = await accepted(await uploadBlob(t, name, bytes), [404, "BLOB_UPLOAD_UNKNOWN"], last))) break;
     }
     if (!uploaded) continue;
     const res = await t.fetch(`/v2/${name}/manifests/${reference ?? digest}`, { method: "PUT", headers: { "Content-Type": MT.ociManifest }, body: manifest });

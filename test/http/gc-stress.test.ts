@@ -7,7 +7,8 @@
  */
 import { expect, it } from "vitest";
 import { describeTargets, useTarget, type Target } from "../targets/index.ts";
-import { bodyBytes, describeBytes, fingerprint, imageManifest, MT, randomBytes, sha256, utf8, withQuery, toPath, type Bytes } from "./helpers.ts";
+import { uploadBlob } from "./gc-helpers.ts";
+import { bodyBytes, describeBytes, fingerprint, imageManifest, MT, randomBytes, sha256, utf8, type Bytes } from "./helpers.ts";
 
 const CLIENTS = 4;
 const LOAD_MS = Number(process.env.BERTH_GC_STRESS_MS ?? 12_000);
@@ -20,22 +21,14 @@ interface Live {
   blobs: Map<string, Bytes>;
 }
 
-async function uploadBlob(t: Target, name: string, bytes: Bytes): Promise<number> {
-  const start = await t.fetch(`/v2/${name}/blobs/uploads/`, { method: "POST" });
-  await start.body?.cancel();
-  if (start.status !== 202) return start.status;
-  const put = await t.fetch(withQuery(toPath(start.headers.get("location")!), { digest: sha256(bytes) }), { method: "PUT", body: bytes });
-  await put.body?.cancel();
-  return put.status;
-}
-
 /** One push attempt: blobs, then the manifest. The manifest PUT's status (or a blob's failure). */
 async function pushOnce(t: Target, name: string, tag: string): Promise<{ status: number; code?: string; live?: Live }> {
   const config = utf8(JSON.stringify({ os: "linux", nonce: Math.random() }));
   const layers = [BASES[Math.floor(Math.random() * BASES.length)]!, randomBytes(2048)];
   for (const bytes of [config, ...layers]) {
-    const status = await uploadBlob(t, name, bytes);
-    if (status !== 201) return { status };
+    const res = await uploadBlob(t, name, bytes);
+    await res.body?.cancel();
+    if (res.status !== 201) return { status: res.status };
   }
   const manifest = imageManifest({ config: describeBytes(MT.ociConfig, config), layers: layers.map((l) => describeBytes(MT.ociLayer, l)) });
   const res = await t.fetch(`/v2/${name}/manifests/${tag}`, { method: "PUT", headers: { "Content-Type": MT.ociManifest }, body: manifest });
