@@ -2,9 +2,9 @@ import { join } from "node:path";
 import { FileTreeStore, type FileSystem } from "../../src/index.ts";
 import { bodyOfBytes } from "../../src/streams.ts";
 import { fileRangeStream } from "../shared/file-range-stream.ts";
+import { writeStreamInSlabs } from "../shared/slab-writer.ts";
 
 const SMALL_READ = 64 * 1024;
-const WRITE_BUFFER = 1024 * 1024;
 
 /**
  * The FileTreeStore (src/storage/file-tree.ts) on Deno's file APIs: one file per key under
@@ -42,8 +42,18 @@ const denoFileSystem: FileSystem = {
   },
 
   async writeFile(path, body) {
-    using file = await Deno.open(path, { write: true, createNew: true });
-    return await writeBuffered(file, body);
+    using file = await Deno.open(path, { write: true, createNew: true }).catch(async (error) => {
+      await body.cancel(error).catch(() => {}); // nobody will read it now
+      throw error;
+    });
+    // In 1 MiB slabs, one filling while the other is written (runtimes/shared/slab-writer.ts).
+    // One write at a time, in order: the file's own position is the slab's.
+    return await writeStreamInSlabs(body, {
+      write: (bytes) => writeAll(file, bytes),
+      writeChunks: async (chunks) => {
+        for (const chunk of chunks) await writeAll(file, chunk);
+      },
+    });
   },
 
   rename: Deno.rename,
@@ -64,34 +74,6 @@ const denoFileSystem: FileSystem = {
 /** `length` bytes from the file's current position as a byte stream that closes it (file-range-stream.ts). */
 function readSlice(file: Deno.FsFile, length: number): ReadableStream<Uint8Array> {
   return fileRangeStream(length, async (into) => (await file.read(into)) ?? 0, () => file.close());
-}
-
-/**
- * Write a stream in 1 MiB writes: request bodies arrive in 64 KiB chunks, and a write per
- * chunk costs about twice the CPU of the whole push otherwise (measured on a 1 GiB blob).
- * A chunk is held as it came until a second one must join it, so a one-chunk body (a
- * manifest, a tag) is written without allocating the buffer (~0.25 ms for 1 MiB).
- */
-async function writeBuffered(file: Deno.FsFile, body: ReadableStream<Uint8Array>): Promise<number> {
-  let buffer: Uint8Array | undefined;
-  let pending: Uint8Array = new Uint8Array(0); // bytes not yet written: one chunk, or a view of `buffer`
-  let written = 0;
-  for await (const chunk of body) {
-    written += chunk.byteLength;
-    if (pending.byteLength + chunk.byteLength > WRITE_BUFFER) {
-      await writeAll(file, pending);
-      pending = chunk;
-    } else if (pending.byteLength === 0) {
-      pending = chunk;
-    } else {
-      buffer ??= new Uint8Array(WRITE_BUFFER);
-      if (pending.buffer !== buffer.buffer) buffer.set(pending); // the first join copies the held chunk in
-      buffer.set(chunk, pending.byteLength);
-      pending = buffer.subarray(0, pending.byteLength + chunk.byteLength);
-    }
-  }
-  await writeAll(file, pending);
-  return written;
 }
 
 /** Deno's write may be partial; loop until the whole chunk is on its way to disk. */

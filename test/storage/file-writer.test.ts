@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { SLAB_BYTES, writeStreamToFile } from "../../runtimes/node/file-writer.ts";
+import { writeStreamToFile } from "../../runtimes/node/file-writer.ts";
+import { SLAB_BYTES } from "../../runtimes/shared/slab-writer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-file-writer-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
