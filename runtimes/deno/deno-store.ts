@@ -65,7 +65,7 @@ const denoFileSystem: FileSystem = {
 
   async stat(path) {
     const info = await Deno.stat(path);
-    return { size: info.size, isFile: info.isFile, mtimeMs: info.mtime?.getTime() };
+    return { size: info.size, isFile: info.isFile, mtimeMs: info.mtime?.getTime(), ctimeMs: info.ctime?.getTime(), ino: info.ino ?? undefined };
   },
 
   isMissing: (error) => error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory,

@@ -17,7 +17,7 @@ export class FsStore extends FileTreeStore {
   }
 }
 
-const nodeFileSystem: FileSystem = {
+export const nodeFileSystem: FileSystem = {
   join,
 
   // Opening, stat-ing and reading small files (tags, links, manifests) is synchronous: from
@@ -60,7 +60,7 @@ const nodeFileSystem: FileSystem = {
 
   async stat(path) {
     const info = statSync(path); // synchronous, as in openRead
-    return { size: info.size, isFile: info.isFile(), mtimeMs: info.mtimeMs };
+    return { size: info.size, isFile: info.isFile(), mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino };
   },
 
   isMissing: (error) => {

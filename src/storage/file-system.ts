@@ -59,4 +59,8 @@ export interface FileStat {
   isFile: boolean;
   /** Last modification, ms since the epoch; undefined where the platform cannot tell. */
   mtimeMs?: number;
+  /** Last change of the file or its metadata (a rename into place too), ms since the epoch; set by the kernel only. */
+  ctimeMs?: number;
+  /** The file's inode number: a file renamed over another has a new one. */
+  ino?: number;
 }

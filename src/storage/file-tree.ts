@@ -1,5 +1,6 @@
 import { concatStreams, streamOf } from "../streams.ts";
 import type { FileSystem } from "./file-system.ts";
+import { SmallFileCache } from "./small-files.ts";
 import { SortedDirectories } from "./sorted-dirs.ts";
 import { NotFoundError, type BlobStore, type ByteRange, type ListOptions, type ListResult, type ObjectBody, type ObjectStat, type PutOptions } from "./blob-store.ts";
 
@@ -22,12 +23,15 @@ export class FileTreeStore implements BlobStore {
   readonly driver: string = "filesystem";
   /** Directory entries in key order, for listings (src/storage/sorted-dirs.ts). */
   private readonly dirs: SortedDirectories;
+  /** Tags and links, checked against the file on every read (src/storage/small-files.ts). */
+  private readonly smallFiles: SmallFileCache;
 
   constructor(
     readonly root: string,
     private readonly fs: FileSystem,
   ) {
     this.dirs = new SortedDirectories(fs, root, [TEMP_DIR]);
+    this.smallFiles = new SmallFileCache(fs);
   }
 
   async head(key: string): Promise<ObjectStat | null> {
@@ -37,7 +41,8 @@ export class FileTreeStore implements BlobStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
-    return this.fs.openRead(this.path(key), range).catch(this.ifMissing(null));
+    const path = this.path(key);
+    return (range ? this.fs.openRead(path, range) : this.smallFiles.read(path)).catch(this.ifMissing(null));
   }
 
   async put(key: string, body: ReadableStream<Uint8Array> | Uint8Array, _options?: PutOptions): Promise<number> {
