@@ -23,19 +23,23 @@ const MAX_FILE_BYTES = 4 * 1024;
 /** The bound over all kept files (path, bytes and bookkeeping): thousands of tags. */
 export const SMALL_FILE_CACHE_BYTES = 1024 * 1024;
 
+/** A kept file: its bytes and the stat they were read under. */
 interface Kept {
-  identity: string;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
   bytes: Uint8Array;
 }
 
-/** What a stat says of a file's version, or null where the platform cannot say enough. */
-function identityOf(stat: FileStat): string | null {
-  if (!stat.isFile || stat.ino === undefined || stat.mtimeMs === undefined || stat.ctimeMs === undefined) return null;
-  return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
-}
+/** A stat that can tell one version of a file from another: where the platform gives all four fields. */
+type Versioned = FileStat & { ino: number; mtimeMs: number; ctimeMs: number };
+const versioned = (stat: FileStat): stat is Versioned => stat.isFile && stat.ino !== undefined && stat.mtimeMs !== undefined && stat.ctimeMs !== undefined;
+const sameVersion = (kept: Kept, stat: Versioned) =>
+  kept.ino === stat.ino && kept.size === stat.size && kept.mtimeMs === stat.mtimeMs && kept.ctimeMs === stat.ctimeMs;
 
 export class SmallFileCache {
-  private readonly kept = new BoundedCache<Kept>(SMALL_FILE_CACHE_BYTES, (path, kept) => 96 + 2 * (path.length + kept.identity.length) + kept.bytes.byteLength);
+  private readonly kept = new BoundedCache<Kept>(SMALL_FILE_CACHE_BYTES, (path, kept) => 128 + 2 * path.length + kept.bytes.byteLength);
 
   constructor(
     private readonly fs: FileSystem,
@@ -46,17 +50,20 @@ export class SmallFileCache {
   async read(path: string): Promise<ObjectBody> {
     const before = Date.now();
     const stat = await this.fs.stat(path);
-    const identity = stat.size <= MAX_FILE_BYTES ? identityOf(stat) : null;
-    if (identity === null) return this.fs.openRead(path);
+    if (stat.size > MAX_FILE_BYTES || !versioned(stat)) return this.fs.openRead(path);
     const hit = this.kept.get(path);
-    if (hit?.identity === identity) return bodyOfBytes(hit.bytes.byteLength, hit.bytes);
+    if (hit && sameVersion(hit, stat)) return bodyOfBytes(hit.bytes.byteLength, hit.bytes);
     const object = await this.fs.openRead(path);
-    // The stat and the read are two calls: keep the bytes under the stat's identity only if
-    // they are the same length; if the file was replaced in between, that identity is gone
-    // and will not be seen again, so the entry is simply never hit.
-    const still = before - Math.max(stat.mtimeMs!, stat.ctimeMs!) > this.stillMs;
-    if (still && object.bytes && object.size === stat.size) this.kept.set(path, { identity, bytes: object.bytes });
-    else this.kept.delete(path);
+    // The stat and the read are two calls: the bytes are kept under the stat's version only
+    // if they are as long. If the file was replaced in between, that version is gone and is
+    // not seen again, so the entry is simply never hit.
+    const still = before - Math.max(stat.mtimeMs, stat.ctimeMs) > this.stillMs;
+    if (still && object.bytes && object.size === stat.size) {
+      const { ino, size, mtimeMs, ctimeMs } = stat;
+      this.kept.set(path, { ino, size, mtimeMs, ctimeMs, bytes: object.bytes });
+    } else {
+      this.kept.delete(path);
+    }
     return object;
   }
 }
