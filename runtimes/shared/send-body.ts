@@ -8,8 +8,11 @@ const SEND_BUFFER_BYTES = 2 * 1024 * 1024;
 const POOL_BYTES = 4 * SEND_BUFFER_BYTES;
 const pool: ArrayBuffer[] = [];
 
-const takeBuffer = () => new Uint8Array(pool.pop() ?? new ArrayBuffer(SEND_BUFFER_BYTES));
-const returnBuffer = (buffer: ArrayBuffer) => void ((pool.length + 1) * SEND_BUFFER_BYTES <= POOL_BYTES && pool.push(buffer));
+// A pull shorter than a buffer gets buffers its size when the pool is empty; only whole-size
+// ones are kept (a detached or short buffer never reaches a later pull).
+const takeBuffer = (length: number) => new Uint8Array(pool.pop() ?? new ArrayBuffer(Math.min(SEND_BUFFER_BYTES, length)));
+const returnBuffer = (buffer: ArrayBuffer) =>
+  void (buffer.byteLength === SEND_BUFFER_BYTES && (pool.length + 1) * SEND_BUFFER_BYTES <= POOL_BYTES && pool.push(buffer));
 
 /** One request/response pair: bytes sent so far, and whether the client went away. */
 export interface Exchange {
@@ -26,7 +29,7 @@ export async function sendBody(body: ReadableStream<Uint8Array>, length: number,
   if (length <= SMALL_BODY_BYTES) return sendWhole(body, res, exchange);
   // Big bodies of a known length from a file; anything else (a list, a stream of unknown
   // length) goes chunk by chunk as the handler yields it.
-  if (length > 0 && isByteStream(body)) await sendInReusedBuffers(body, res, exchange);
+  if (length > 0 && isByteStream(body)) await sendInReusedBuffers(body, length, res, exchange);
   else await sendChunks(body, res, exchange);
   if (!exchange.aborted) res.end();
 }
@@ -65,12 +68,12 @@ async function sendChunks(body: ReadableStream<Uint8Array>, res: ServerResponse,
  * the speed; the buffers in flight are also the backpressure. The buffers outlive the pull
  * in a small pool: two fresh ones cost every pull ~1-2 ms of page faults before its first
  * byte. 2 MiB rather than 4: the first read ends sooner, and a whole pull ran as fast or
- * faster (README, Performance).
+ * faster (README, Performance: "Pull, again").
  */
-async function sendInReusedBuffers(body: ReadableStream<Uint8Array>, res: ServerResponse, exchange: Exchange) {
+async function sendInReusedBuffers(body: ReadableStream<Uint8Array>, length: number, res: ServerResponse, exchange: Exchange) {
   const reader = body.getReader({ mode: "byob" });
   exchange.onAbort = () => void reader.cancel().catch(() => {});
-  const free = Array.from({ length: SEND_BUFFERS }, takeBuffer);
+  const free = Array.from({ length: SEND_BUFFERS }, () => takeBuffer(length));
   let finished = false;
   let wakeUp: (() => void) | undefined;
   // Called once the socket is done with a buffer: the next read may fill it, or the pool keep it.

@@ -70,7 +70,7 @@ describe("writeStreamInSlabs (1 MiB slabs, one filling while the other is writte
     expect(Buffer.concat(writes.map((w) => w.atStart)).equals(bytes)).toBe(true);
   });
 
-  it("a failing write fails the whole write, cancels the body, and never has two writes in flight", async () => {
+  it("a failing write fails the whole write, cancels the body, and starts no write after it", async () => {
     let cancelled: unknown;
     const body = new ReadableStream<Uint8Array>({
       pull: (controller) => controller.enqueue(new Uint8Array(CHUNK)),
