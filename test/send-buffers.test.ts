@@ -9,30 +9,21 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerResponse } from "node:http";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistry } from "../src/index.ts";
 import { FsStore } from "../runtimes/node/fs-store.ts";
 import { fileRangeStream } from "../runtimes/shared/file-range-stream.ts";
 import { createNodeCryptoHasher } from "../runtimes/shared/node-crypto-hasher.ts";
 import { sendBody } from "../runtimes/shared/send-body.ts";
-import { serve, type RunningServer } from "../runtimes/node/server.ts";
+import { serve } from "../runtimes/node/server.ts";
 import { pushBlob, randomBytes } from "./http/helpers.ts";
+import { denoBinary } from "./lib/berth-command.ts";
+import { startProcessServer } from "./ops/process-server.ts";
 import type { Target } from "./targets/index.ts";
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), "berth-send-buffers-"));
-let server: RunningServer;
-let target: Target;
-
-beforeAll(async () => {
-  server = await serve({ registry: createRegistry({ store: new FsStore(dir), hasher: createNodeCryptoHasher }), port: 0 });
-  target = { name: "node", fetch: (path, init) => fetch(server.url + path, init), close: async () => {}, lifecycle: async () => "" };
-});
-
-afterAll(async () => {
-  await server?.close(0);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A byte stream of `bytes`, as a file store gives one. */
 const byteStreamOf = (bytes: Uint8Array) =>
@@ -87,8 +78,8 @@ it("a buffer the socket still holds when a pull's reads end is not handed to the
 });
 
 /** A GET on a raw socket that is not read from until `drain()`: its response waits in the server. */
-async function stalledGet(path: string): Promise<{ socket: Socket; drain: () => Promise<Buffer> }> {
-  const { hostname, port } = new URL(server.url);
+async function stalledGet(url: string, path: string): Promise<{ socket: Socket; drain: () => Promise<Buffer> }> {
+  const { hostname, port } = new URL(url);
   const socket = await new Promise<Socket>((resolve, reject) => {
     const s = connect({ host: hostname, port: Number(port) }, () => resolve(s)).once("error", reject);
   });
@@ -105,34 +96,59 @@ async function stalledGet(path: string): Promise<{ socket: Socket; drain: () => 
 
 const bodyOf = (response: Buffer) => response.subarray(response.indexOf("\r\n\r\n") + 4);
 
-it("pulls that start while a slow client's last buffers wait in its socket get their own bytes, and so does the slow client", async () => {
-  // The slow pull's reads end with buffers still queued when its blob is at most two buffers
-  // more than the kernel holds for a client that does not read (a few MiB on loopback, not
-  // known here): sizes 2 MiB apart cover that window.
-  const slowBlobs = [3, 5, 7, 9, 11, 13, 15, 17].map((mib) => randomBytes(mib * MiB + 7));
-  const slowDigests = await Promise.all(slowBlobs.map((bytes, i) => pushBlob(target, `pool/slow-${i}`, bytes)));
-  const others = [randomBytes(9 * MiB + 5), randomBytes(5 * MiB)];
-  const otherDigests = await Promise.all(others.map((bytes, i) => pushBlob(target, `pool/other-${i}`, bytes)));
+// Node serves in this process; Deno serves the same adapter (runtimes/shared) through its node:http.
+const runtimes = ["node", ...(denoBinary() !== null || process.env.REQUIRE_CLIENTS ? ["deno" as const] : [])] as const;
 
-  for (const [i, slowBlob] of slowBlobs.entries()) {
-    const slow = await stalledGet(`/v2/pool/slow-${i}/blobs/${slowDigests[i]}`);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // what fits is sent; the rest waits for the socket
-    const pulled = await Promise.all(otherDigests.map(async (digest, j) => new Uint8Array(await (await fetch(`${server.url}/v2/pool/other-${j}/blobs/${digest}`)).arrayBuffer())));
-    pulled.forEach((bytes, j) => expect(Buffer.from(bytes).equals(Buffer.from(others[j]!))).toBe(true));
-    const response = await slow.drain();
-    expect(response.subarray(0, 15).toString()).toBe("HTTP/1.1 200 OK");
-    expect(bodyOf(response).equals(Buffer.from(slowBlob)), `slow pull of ${slowBlob.byteLength} bytes`).toBe(true);
-  }
-});
+for (const runtime of runtimes) {
+  describe(`pulls over HTTP on ${runtime}`, () => {
+    let server: { url: string; stop: () => Promise<unknown> };
+    let target: Target;
 
-it("a client that hangs up mid-pull leaves the pool sound for the pulls after it", async () => {
-  const bytes = randomBytes(12 * MiB);
-  const digest = await pushBlob(target, "pool/abandoned", bytes);
-  for (let round = 0; round < 3; round++) {
-    const gone = await stalledGet(`/v2/pool/abandoned/blobs/${digest}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    gone.socket.destroy();
-    const again = new Uint8Array(await (await fetch(`${server.url}/v2/pool/abandoned/blobs/${digest}`)).arrayBuffer());
-    expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
-  }
-});
+    beforeAll(async () => {
+      if (runtime === "node") {
+        const running = await serve({ registry: createRegistry({ store: new FsStore(join(dir, "node")), hasher: createNodeCryptoHasher }), port: 0 });
+        server = { url: running.url, stop: () => running.close(0) };
+      } else {
+        const deno = await startProcessServer("deno", join(dir, "deno"), ["--quiet"]);
+        server = { url: deno.url, stop: () => deno.stop() };
+      }
+      target = { name: runtime, fetch: (path, init) => fetch(server.url + path, init), close: async () => {}, lifecycle: async () => "" };
+    }, 60_000);
+
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it("pulls that start while a slow client's last buffers wait in its socket get their own bytes, and so does the slow client", async () => {
+      // The slow pull's reads end with buffers still queued when its blob is at most two buffers
+      // more than the kernel holds for a client that does not read (a few MiB on loopback, not
+      // known here): sizes 2 MiB apart cover that window.
+      const slowBlobs = [3, 5, 7, 9, 11, 13, 15, 17].map((mib) => randomBytes(mib * MiB + 7));
+      const slowDigests = await Promise.all(slowBlobs.map((bytes, i) => pushBlob(target, `pool/slow-${i}`, bytes)));
+      const others = [randomBytes(9 * MiB + 5), randomBytes(5 * MiB)];
+      const otherDigests = await Promise.all(others.map((bytes, i) => pushBlob(target, `pool/other-${i}`, bytes)));
+
+      for (const [i, slowBlob] of slowBlobs.entries()) {
+        const slow = await stalledGet(server.url, `/v2/pool/slow-${i}/blobs/${slowDigests[i]}`);
+        await new Promise((resolve) => setTimeout(resolve, 100)); // what fits is sent; the rest waits for the socket
+        const pulled = await Promise.all(otherDigests.map(async (digest, j) => new Uint8Array(await (await fetch(`${server.url}/v2/pool/other-${j}/blobs/${digest}`)).arrayBuffer())));
+        pulled.forEach((bytes, j) => expect(Buffer.from(bytes).equals(Buffer.from(others[j]!))).toBe(true));
+        const response = await slow.drain();
+        expect(response.subarray(0, 15).toString()).toBe("HTTP/1.1 200 OK");
+        expect(bodyOf(response).equals(Buffer.from(slowBlob)), `slow pull of ${slowBlob.byteLength} bytes`).toBe(true);
+      }
+    });
+
+    it("a client that hangs up mid-pull leaves the pool sound for the pulls after it", async () => {
+      const bytes = randomBytes(12 * MiB);
+      const digest = await pushBlob(target, "pool/abandoned", bytes);
+      for (let round = 0; round < 3; round++) {
+        const gone = await stalledGet(server.url, `/v2/pool/abandoned/blobs/${digest}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        gone.socket.destroy();
+        const again = new Uint8Array(await (await fetch(`${server.url}/v2/pool/abandoned/blobs/${digest}`)).arrayBuffer());
+        expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
+      }
+    });
+  });
+}
