@@ -1,18 +1,16 @@
 import type { ServerResponse } from "node:http";
 import { collectBytes } from "../../src/streams.ts";
+import { BufferPool } from "./buffer-pool.ts";
 
 const SMALL_BODY_BYTES = 64 * 1024;
 const SEND_BUFFERS = 2;
 const SEND_BUFFER_BYTES = 2 * 1024 * 1024;
-/** Free send buffers kept for the next pull, bounded by bytes (idle memory stays small). */
-const POOL_BYTES = 4 * SEND_BUFFER_BYTES;
-const pool: ArrayBuffer[] = [];
+/** Free send buffers kept for the next pull (four: two pulls at a time). */
+const pool = new BufferPool(SEND_BUFFER_BYTES, 4 * SEND_BUFFER_BYTES);
 
 // A pull shorter than a buffer gets buffers its size when the pool is empty; only whole-size
 // ones are kept (a detached or short buffer never reaches a later pull).
-const takeBuffer = (length: number) => new Uint8Array(pool.pop() ?? new ArrayBuffer(Math.min(SEND_BUFFER_BYTES, length)));
-const returnBuffer = (buffer: ArrayBuffer) =>
-  void (buffer.byteLength === SEND_BUFFER_BYTES && (pool.length + 1) * SEND_BUFFER_BYTES <= POOL_BYTES && pool.push(buffer));
+const takeBuffer = (length: number) => new Uint8Array(pool.take() ?? new ArrayBuffer(Math.min(SEND_BUFFER_BYTES, length)));
 
 /** One request/response pair: bytes sent so far, and whether the client went away. */
 export interface Exchange {
@@ -78,7 +76,7 @@ async function sendInReusedBuffers(body: ReadableStream<Uint8Array>, length: num
   let wakeUp: (() => void) | undefined;
   // Called once the socket is done with a buffer: the next read may fill it, or the pool keep it.
   const giveBack = (buffer: ArrayBuffer) => {
-    if (finished) return returnBuffer(buffer);
+    if (finished) return pool.give(buffer);
     free.push(new Uint8Array(buffer));
     wakeUp?.();
   };
@@ -99,7 +97,7 @@ async function sendInReusedBuffers(body: ReadableStream<Uint8Array>, length: num
     }
   } finally {
     finished = true;
-    for (const buffer of free) returnBuffer(buffer.buffer as ArrayBuffer);
+    for (const buffer of free) pool.give(buffer.buffer as ArrayBuffer);
     res.off("close", onClose);
     await releaseReader(reader, exchange);
   }

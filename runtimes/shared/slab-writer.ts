@@ -1,13 +1,13 @@
+import { BufferPool } from "./buffer-pool.ts";
+
 /** Size of a write: a request body's 64 KiB chunks are gathered into slabs this big. */
 export const SLAB_BYTES = 1024 * 1024;
 /** Bodies up to this size are written from the chunks they came in, without taking slabs. */
 const SMALL_BODY = 64 * 1024;
-/** Free slabs kept for the next write: a byte bound, so idle memory stays small. */
-const POOL_BYTES = 4 * SLAB_BYTES;
-const pool: Uint8Array[] = [];
+/** Free slabs kept for the next write (four: two uploads at a time). */
+const pool = new BufferPool(SLAB_BYTES, 4 * SLAB_BYTES);
 
-const takeSlab = () => pool.pop() ?? new Uint8Array(SLAB_BYTES);
-const giveBack = (slab: Uint8Array) => void ((pool.length + 1) * SLAB_BYTES <= POOL_BYTES && pool.push(slab));
+const takeSlab = () => new Uint8Array(pool.take() ?? new ArrayBuffer(SLAB_BYTES));
 
 /** A new file's writes, in order, one at a time: each resolves once all its bytes are written. */
 export interface SlabSink {
@@ -89,6 +89,6 @@ export async function writeStreamInSlabs(body: ReadableStream<Uint8Array>, sink:
     throw error;
   } finally {
     reader.releaseLock();
-    for (const slab of slabs) giveBack(slab);
+    for (const slab of slabs) pool.give(slab.buffer as ArrayBuffer);
   }
 }
