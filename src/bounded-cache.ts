@@ -7,6 +7,8 @@
 export class BoundedCache<V> {
   private readonly entries = new Map<string, { value: V; bytes: number }>();
   private bytes = 0;
+  /** The key last put at the end of the order: getting it again needs no re-insert. */
+  private newest: string | undefined;
 
   constructor(
     private readonly maxBytes: number,
@@ -17,9 +19,18 @@ export class BoundedCache<V> {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     // Re-insert: Map iteration order is insertion order, so the oldest entry comes first.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // (A hot key asked for again and again, a token or a tag, is already last.)
+    if (key !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.newest = key;
+    }
     return entry.value;
+  }
+
+  /** Whether `key` is kept, without counting as a use. */
+  has(key: string): boolean {
+    return this.entries.has(key);
   }
 
   set(key: string, value: V): void {
@@ -27,11 +38,11 @@ export class BoundedCache<V> {
     this.delete(key);
     if (bytes > this.maxBytes / 4) return;
     this.entries.set(key, { value, bytes });
+    this.newest = key;
     this.bytes += bytes;
-    for (const [oldest, old] of this.entries) {
+    for (const [oldest] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= old.bytes;
+      this.delete(oldest);
     }
   }
 
@@ -40,6 +51,7 @@ export class BoundedCache<V> {
     if (!entry) return;
     this.entries.delete(key);
     this.bytes -= entry.bytes;
+    if (key === this.newest) this.newest = undefined;
   }
 }
 

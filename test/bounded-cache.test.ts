@@ -16,6 +16,19 @@ describe("BoundedCache", () => {
     expect([..."abcde"].map((key) => cache.get(key) !== undefined)).toEqual([true, false, true, true, true]);
   });
 
+  it("a key got again and again stays the most recently used, also after the newest entry was deleted or evicted", () => {
+    const cache = new BoundedCache<string>(100, bytesOf);
+    for (const key of "abcd") cache.set(key, "x".repeat(25));
+    for (let i = 0; i < 3; i++) expect(cache.get("a")).toBeDefined(); // a goes last once, then stays there
+    cache.set("e", "x".repeat(25)); // b is now the oldest
+    expect([..."abcde"].map((key) => cache.has(key))).toEqual([true, false, true, true, true]);
+    cache.delete("e"); // the newest, deleted: getting c must move it last
+    expect(cache.get("c")).toBeDefined();
+    cache.set("f", "x".repeat(25));
+    cache.set("g", "x".repeat(25)); // over by one: d, the oldest now, goes
+    expect([..."acdfg"].map((key) => cache.has(key))).toEqual([true, true, false, true, true]);
+  });
+
   it("many small entries are bounded by their bytes, not their count", () => {
     const cache = new BoundedCache<string>(1000, bytesOf);
     for (let i = 0; i < 10_000; i++) cache.set(`k${i}`, "x".repeat(10));
