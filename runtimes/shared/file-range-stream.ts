@@ -5,8 +5,9 @@ const AUTO_CHUNK = 1024 * 1024;
  * `length` bytes of an open file as a Web byte stream, for Node's and Deno's stores alike
  * (they differ only in `read` and `close`). A byte stream lets the reader bring its own buffer
  * (a BYOB reader): the HTTP adapter reads a pulled blob into a few buffers it reuses
- * (runtimes/shared/send-body.ts), one `read` per buffer, so a 1 GiB pull allocates nothing
- * (two pooled 2 MiB buffers), not 1 GiB of fresh memory. Readers without buffers get freshly allocated 1 MiB chunks.
+ * (runtimes/shared/send-body.ts), one `read` per buffer, so a 1 GiB pull reuses two pooled
+ * 2 MiB buffers instead of faulting in 1 GiB of fresh memory. Readers without buffers get
+ * freshly allocated 1 MiB chunks.
  * `read(into, offset)` fills the start of `into` with the bytes at `offset` of the range and
  * returns how many it read (0 at the file's end); the file is closed once, when the stream ends,
  * fails or is cancelled. A file shorter than `length` fails the stream: never a short blob.
