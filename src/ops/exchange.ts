@@ -43,16 +43,24 @@ interface RequestState {
   gone?: boolean;
 }
 
-const states = new WeakMap<Request, RequestState>();
+// The state rides on the request under a symbol, not in a WeakMap keyed by it. V8's scavenger
+// keeps a WeakMap's values alive while their entries exist, so every request's state (and what
+// its ExchangeInfo closes over: the connection's request and response) outlived the next young
+// collection; V8 then pretenured the state's allocation site, and old-space garbage held whole
+// requests until a full collection. With the WeakMap, Node promoted ~3 KB per manifest GET and
+// ran a mark-compact every ~0.7 s under load (docs/design.md, "Per-request state").
+const STATE = Symbol("berth.exchange");
+type Observed = Request & { [STATE]?: RequestState };
+const stateOf = (request: Request): RequestState | undefined => (request as Observed)[STATE];
 
 /** Who auth found (the before stage leaves its Grant on the request): the name only. */
 const userOf = (request: Request): string | undefined => (request as unknown as IRequest).grant?.user ?? undefined;
 
-export const requestIdOf = (request: Request): string | undefined => states.get(request)?.id;
+export const requestIdOf = (request: Request): string | undefined => stateOf(request)?.id;
 
 /** True when the client of `request` has gone away; marks the request's outcome 499. */
 export function clientGone(request: Request, error: unknown): boolean {
-  const state = states.get(request);
+  const state = stateOf(request);
   if (!state?.info.clientGone?.(error)) return false;
   state.gone = true;
   return true;
@@ -67,7 +75,7 @@ export interface ObserveOptions {
 
 /** The details of a request that webhooks and logs name. */
 export function requestFacts(request: Request, trustProxy: boolean) {
-  const state = states.get(request);
+  const state = stateOf(request);
   const forwarded = trustProxy ? request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined;
   return {
     id: state?.id,
@@ -82,7 +90,7 @@ export function observe(options: ObserveOptions, route: (request: Request) => Pr
   return async (request: Request, info: ExchangeInfo = {}): Promise<Response> => {
     const started = performance.now();
     const state: RequestState = { id: crypto.randomUUID(), info };
-    states.set(request, state);
+    (request as Observed)[STATE] = state;
     // Read now: Deno's server drops a request's headers once its response is sent.
     const { method } = request;
     // No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body.
