@@ -21,6 +21,10 @@ export interface ProxyOptions {
 
 export type CacheStatus = "hit" | "miss" | "stale";
 
+/** A request's cache status rides on it under a symbol, as all per-request state does (docs/design.md). */
+const CACHE_STATUS = Symbol("berth.cacheStatus");
+type WithCacheStatus = { [CACHE_STATUS]?: CacheStatus };
+
 export interface Proxied {
   client: UpstreamClient;
   /** The repository name at the upstream. */
@@ -33,7 +37,6 @@ export class PullThrough {
   readonly tagTtlMs: number;
   private readonly clients: Map<UpstreamOptions, UpstreamClient>;
   private readonly inflight = new Map<string, Promise<unknown>>();
-  private readonly statuses = new WeakMap<object, CacheStatus>();
 
   constructor(
     readonly options: ProxyOptions,
@@ -71,12 +74,12 @@ export class PullThrough {
   }
 
   setStatus(request: object, status: CacheStatus): void {
-    this.statuses.set(request, status);
+    (request as WithCacheStatus)[CACHE_STATUS] = status;
     this.metrics.cache.inc({ result: status });
   }
 
   statusOf(request: object): CacheStatus | undefined {
-    return this.statuses.get(request);
+    return (request as WithCacheStatus)[CACHE_STATUS];
   }
 
   /**
