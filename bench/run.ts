@@ -1,7 +1,7 @@
 // npm run bench [-- --quick] [--runs N] [--servers berth-node,berth-deno,distribution]
 // (opt-in variants on Node: berth-node-ops, access log as JSON and /metrics scraped each second;
 //  berth-node-hook, a live webhook receiver for every event; berth-node-deadhook, a receiver that never answers)
-//               [--workloads 1,2,3,4,5,6,7] [--size-mib N] [--priority=-10] [--tmp DIR] [--out FILE] [--cpu-prof]
+//               [--workloads 1,2,3,4,5,6,7,8,9] [--size-mib N] [--priority=-10] [--tmp DIR] [--out FILE] [--cpu-prof]
 // Benchmarks Berth against the reference registry (CNCF distribution), interleaved on the
 // same machine, prints figures, ratios and PASS/FAIL per target, and saves JSON under
 // bench/results/. Exits non-zero when any request failed (never for a missed target).
@@ -15,6 +15,8 @@ import { measureDiskWrite } from "./lib/disk.ts";
 import { agent } from "./lib/http.ts";
 import { loadTool } from "./lib/loadgen.ts";
 import { clientSelfCheck } from "./lib/selfcheck.ts";
+import { MemoryCgroup } from "./lib/memory-cgroup.ts";
+import { descendants } from "../test/lib/daemon.ts";
 import { killAll, logPath, SERVER_KINDS, type RunningServer, type ServerKind } from "./lib/servers.ts";
 import { evaluateTargets, medians, renderTable, renderTargets, type Samples } from "./lib/table.ts";
 import { type Context, type Figures, measurePushRss, type Sizes, warmUp, WORKLOADS } from "./lib/workloads.ts";
@@ -25,10 +27,12 @@ import { type Context, type Figures, measurePushRss, type Sizes, warmUp, WORKLOA
 const FULL: Sizes = {
   block: 64 * MiB, push: 1 * GiB, range: 100 * MiB, manifestSeconds: 8, connections: 32,
   concurrentPushes: 16, concurrentBlob: 64 * MiB, rss: [1 * GiB, 4 * GiB], skopeo: 256 * MiB, runs: 3, mixedSeconds: 60, mixedClients: 8,
+  cgroupLimit: 0, // set below from the push size
 };
 const QUICK: Sizes = {
   block: 8 * MiB, push: 32 * MiB, range: 8 * MiB, manifestSeconds: 1, connections: 32,
   concurrentPushes: 16, concurrentBlob: 2 * MiB, rss: [16 * MiB, 64 * MiB], skopeo: 8 * MiB, runs: 2, mixedSeconds: 5, mixedClients: 8,
+  cgroupLimit: 0,
 };
 
 const { values: args } = parseArgs({
@@ -62,7 +66,10 @@ function secondsOption(option: string): number {
 if (args["mixed-seconds"]) sizes.mixedSeconds = secondsOption("mixed-seconds");
 if (args["manifest-seconds"]) sizes.manifestSeconds = secondsOption("manifest-seconds");
 sizes.range = Math.min(sizes.range, sizes.push / 2);
-const wanted = args.workloads?.split(",") ?? ["1", "2", "3", "4", "5", "6", "7", "8"];
+// Workload 9's cgroup: the blobs of workloads 1, 2 and 5 fill it (the pull of workload 3 still
+// reads workload 1's from the cache), and 512 MiB leave room for the server's own memory.
+sizes.cgroupLimit = 2 * sizes.push + sizes.concurrentPushes * sizes.concurrentBlob + 512 * MiB;
+const wanted = args.workloads?.split(",") ?? ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
 const cores = availableParallelism();
 const log = (s: string) => process.stdout.write(s + "\n");
 
@@ -94,11 +101,17 @@ if (!kinds.length) {
 const tmpBase = args.tmp ?? tmpdir();
 mkdirSync(tmpBase, { recursive: true });
 const tmp = mkdtempSync(path.join(tmpBase, "berth-bench-"));
-const cleanup = () => { killAll(); rmSync(tmp, { recursive: true, force: true }); };
+/** Workload 9: each pushing server's memory cgroup in the current run. */
+const cgroups = new Map<RunningServer, MemoryCgroup>();
+const cleanup = () => {
+  killAll();
+  rmSync(tmp, { recursive: true, force: true });
+  for (const cgroup of cgroups.values()) try { cgroup.remove(); } catch { /* a process still exiting: left behind, empty */ }
+};
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => { cleanup(); process.exit(130); });
 const disk = statfsSync(tmp);
 const freeGiB = (disk.bavail * disk.bsize) / GiB;
-const needGiB = (kinds.length * (3 * sizes.push + sizes.concurrentPushes * sizes.concurrentBlob + 3 * sizes.skopeo) + Math.max(...sizes.rss)) / GiB + 1;
+const needGiB = (kinds.length * (5 * sizes.push + sizes.concurrentPushes * sizes.concurrentBlob + 3 * sizes.skopeo) + Math.max(...sizes.rss)) / GiB + 1;
 if (freeGiB < needGiB) {
   log(`not enough disk under ${tmpBase}: ${freeGiB.toFixed(1)} GiB free, need about ${needGiB.toFixed(1)} GiB`);
   cleanup();
@@ -118,6 +131,10 @@ async function start(kind: ServerKind, label: string): Promise<RunningServer> {
 }
 async function stopAndWipe(servers: RunningServer[]): Promise<void> {
   for (const s of servers) await s.stop();
+  for (const s of servers) {
+    cgroups.get(s)?.remove();
+    cgroups.delete(s);
+  }
   for (const d of readdirSync(tmp)) {
     if (/^(berth|distribution)/.test(d) && !d.endsWith(".log")) rmSync(path.join(tmp, d), { recursive: true, force: true });
   }
@@ -156,7 +173,7 @@ log(`client self-check against a Node sink: send ${client.send_MBps.toFixed(0)} 
 if (Math.min(client.send_capacity_MBps, client.receive_capacity_MBps) < 1500) log("warning: the client needs more than a core for 1500 MB/s and may cap the throughput figures");
 log(`servers: ${names.join(", ")}${Object.keys(unavailable).length ? `; skipped: ${Object.entries(unavailable).map(([k, v]) => `${k} (${v})`).join(", ")}` : ""}`);
 
-const ctx: Context = { factory, sizes, tmp, cores, pushed: new Map() };
+const ctx: Context = { factory, sizes, tmp, cores, pushed: new Map(), cgroups };
 const skipped: Record<string, string> = {};
 const active = WORKLOADS.filter((w) => wanted.includes(w.id)).filter((w) => {
   const why = w.unavailable?.();
@@ -164,6 +181,9 @@ const active = WORKLOADS.filter((w) => wanted.includes(w.id)).filter((w) => {
   return !why;
 });
 for (const [id, why] of Object.entries(skipped)) log(`workload ${id} skipped: ${why}`);
+
+/** A server that runs workload 9 starts each run in a memory cgroup of its own. */
+const runsSteadyPushes = (k: ServerKind) => active.some((w) => w.id === "9") && (!k.workloads || k.workloads.includes("9"));
 
 for (let run = 1; run <= sizes.runs && active.length; run++) {
   const order = run % 2 ? kinds : [...kinds].reverse(); // alternate who goes first
@@ -175,6 +195,11 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
       const t = performance.now();
       const s = await start(k, `run${run}`);
       servers.push(s);
+      if (runsSteadyPushes(k)) {
+        const cgroup = MemoryCgroup.create(`berth-bench-${process.pid}-${serial}`, sizes.cgroupLimit);
+        cgroups.set(s, cgroup);
+        cgroup.add([s.pid, ...descendants(s.pid)]); // from its first answer on: warm-up and all
+      }
       // Spawn until the first answer to GET /v2/ (polled every 5 ms), and RSS right after it.
       // Summed over the process tree: a server of several processes (--workers) holds all of it.
       record(k.name, { startup_s: (performance.now() - t) / 1000, idle_rss_MiB: s.memory().treeRss / MiB });
