@@ -27,12 +27,12 @@ import { type Context, type Figures, measurePushRss, type Sizes, warmUp, WORKLOA
 const FULL: Sizes = {
   block: 64 * MiB, push: 1 * GiB, range: 100 * MiB, manifestSeconds: 8, connections: 32,
   concurrentPushes: 16, concurrentBlob: 64 * MiB, rss: [1 * GiB, 4 * GiB], skopeo: 256 * MiB, runs: 3, mixedSeconds: 60, mixedClients: 8,
-  cgroupLimit: 0, // set below from the push size
+  steadyPush: 0, cgroupLimit: 0, // set below from the push size
 };
 const QUICK: Sizes = {
   block: 8 * MiB, push: 32 * MiB, range: 8 * MiB, manifestSeconds: 1, connections: 32,
   concurrentPushes: 16, concurrentBlob: 2 * MiB, rss: [16 * MiB, 64 * MiB], skopeo: 8 * MiB, runs: 2, mixedSeconds: 5, mixedClients: 8,
-  cgroupLimit: 0,
+  steadyPush: 0, cgroupLimit: 0,
 };
 
 const { values: args } = parseArgs({
@@ -66,9 +66,10 @@ function secondsOption(option: string): number {
 if (args["mixed-seconds"]) sizes.mixedSeconds = secondsOption("mixed-seconds");
 if (args["manifest-seconds"]) sizes.manifestSeconds = secondsOption("manifest-seconds");
 sizes.range = Math.min(sizes.range, sizes.push / 2);
-// Workload 9's cgroup: the blobs of workloads 1, 2 and 5 fill it (the pull of workload 3 still
-// reads workload 1's from the cache), and 512 MiB leave room for the server's own memory.
-sizes.cgroupLimit = 2 * sizes.push + sizes.concurrentPushes * sizes.concurrentBlob + 512 * MiB;
+// Workload 9's cgroup: the blobs of workloads 1, 2 and 5 and the warm-up's fill it (the pull of
+// workload 3 still reads workload 1's from the cache); 256 MiB are the server's own memory.
+sizes.steadyPush = sizes.push / 2;
+sizes.cgroupLimit = 2 * sizes.push + sizes.concurrentPushes * sizes.concurrentBlob + 256 * MiB;
 const wanted = args.workloads?.split(",") ?? ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
 const cores = availableParallelism();
 const log = (s: string) => process.stdout.write(s + "\n");

@@ -49,9 +49,9 @@ export function rows(sizes: Sizes, connections: number): Row[] {
     { key: "manifest_cpu_us", label: "4   server CPU per request", unit: "us", lowerIsBetter: true },
     { key: "concurrent_MBps", label: `5 ${sizes.concurrentPushes} concurrent pushes x ${fmtSize(sizes.concurrentBlob)}`, unit: "MB/s" },
     { key: "concurrent_sys_s_per_GiB", label: "5   server kernel CPU", unit: "s/GiB", lowerIsBetter: true },
-    { key: "steady_patch_MBps", label: `9 push POST+PATCH+PUT ${s}, full page cache`, unit: "MB/s" },
+    { key: "steady_patch_MBps", label: `9 push POST+PATCH+PUT ${fmtSize(sizes.steadyPush)}, full page cache`, unit: "MB/s" },
     { key: "steady_patch_sys_s_per_GiB", label: "9   server kernel CPU", unit: "s/GiB", lowerIsBetter: true },
-    { key: "steady_put_MBps", label: `9 push POST+PUT(body) ${s}, full page cache`, unit: "MB/s" },
+    { key: "steady_put_MBps", label: `9 push POST+PUT(body) ${fmtSize(sizes.steadyPush)}, full page cache`, unit: "MB/s" },
     { key: "steady_put_sys_s_per_GiB", label: "9   server kernel CPU", unit: "s/GiB", lowerIsBetter: true },
     { key: "steady_cgroup_charged_pct", label: `9   charged to its ${fmtSize(sizes.cgroupLimit)} cgroup before`, unit: "%" },
   ];
