@@ -271,5 +271,9 @@ if (errors.length) {
   for (const f of readdirSync(tmp)) if (f.endsWith(".log")) copyFileSync(path.join(tmp, f), path.join(logs, f));
   log(`server logs: ${path.relative(process.cwd(), logs)}`);
 }
+// CI sets REQUIRE_CLIENTS: there a workload or server that could not run (no skopeo, no deno, no
+// memory cgroups) fails the run instead of leaving a gap in the table.
+const missing = [...Object.entries(skipped).map(([id, why]) => `workload ${id}: ${why}`), ...Object.entries(unavailable).map(([k, why]) => `${k}: ${why}`)];
+if (process.env.REQUIRE_CLIENTS && missing.length) log(`REQUIRE_CLIENTS is set and some of the bench could not run: ${missing.join("; ")}`);
 cleanup();
-process.exit(errors.length ? 1 : 0);
+process.exit(errors.length || (process.env.REQUIRE_CLIENTS && missing.length) ? 1 : 0);
