@@ -47,7 +47,15 @@ export class MemoryCgroup {
     if (typeof h === "string") throw new Error(h);
     const dir = path.join(h.root, name);
     mkdirSync(dir);
-    writeFileSync(path.join(dir, h.limitFile), String(limitBytes));
+    try {
+      writeFileSync(path.join(dir, h.limitFile), String(limitBytes));
+      // With swap, the limit could page a server's heap out and lower its RSS figures.
+      const noSwap = h.root === V2_ROOT ? ["memory.swap.max", "0"] : ["memory.swappiness", "0"];
+      if (existsSync(path.join(dir, noSwap[0]))) writeFileSync(path.join(dir, noSwap[0]), noSwap[1]);
+    } catch (error) {
+      rmdirSync(dir);
+      throw error;
+    }
     return new MemoryCgroup(dir, path.join(dir, h.usageFile), limitBytes);
   }
 
@@ -61,8 +69,15 @@ export class MemoryCgroup {
     return Number(readFileSync(this.usageFile, "utf8"));
   }
 
-  /** Remove the cgroup; its processes must have exited. */
+  /** Remove the cgroup once its processes have exited (waits up to ~1 s for them: EBUSY). */
   remove(): void {
-    rmdirSync(this.dir);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return rmdirSync(this.dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EBUSY" || attempt === 20) throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
+    }
   }
 }

@@ -32,14 +32,14 @@ const kind = SERVER_KINDS.find((k) => k.name === args.server);
 if (!kind) throw new Error(`unknown --server ${args.server}`);
 const size = Number(args["size-mib"]) * MiB;
 if (!Number.isSafeInteger(size) || size <= 0) throw new Error(`--size-mib must be a positive whole number, not ${args["size-mib"]}`);
-const tmp = mkdtempSync(path.join(tmpdir(), "berth-push-sequence-"));
-const server = await kind.start(path.join(tmp, "root"), { repoDir: path.resolve(import.meta.dirname, "../.."), logFile: path.join(tmp, "server.log"), nodeFlags: [] });
-const factory = new BlobFactory(64 * MiB);
 const limit = args["memory-limit-mib"] === undefined ? undefined : Number(args["memory-limit-mib"]) * MiB;
 if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new Error(`--memory-limit-mib must be a positive whole number, not ${args["memory-limit-mib"]}`);
 const cgroup = limit === undefined ? undefined : MemoryCgroup.create(`berth-push-sequence-${process.pid}`, limit);
-cgroup?.add([server.pid, ...descendants(server.pid)]);
+const tmp = mkdtempSync(path.join(tmpdir(), "berth-push-sequence-"));
+const server = await kind.start(path.join(tmp, "root"), { repoDir: path.resolve(import.meta.dirname, "../.."), logFile: path.join(tmp, "server.log"), nodeFlags: [] });
+const factory = new BlobFactory(64 * MiB);
 try {
+  cgroup?.add([server.pid, ...descendants(server.pid)]);
   for (const [i, style] of styles.entries()) {
     const blob = factory.make(size);
     settleDisk();
