@@ -17,7 +17,6 @@ import { agent } from "./lib/http.ts";
 import { loadTool } from "./lib/loadgen.ts";
 import { clientSelfCheck } from "./lib/selfcheck.ts";
 import { MemoryCgroup } from "./lib/memory-cgroup.ts";
-import { descendants } from "../test/lib/daemon.ts";
 import { killAll, logPath, SERVER_KINDS, type RunningServer, type ServerKind } from "./lib/servers.ts";
 import { evaluateTargets, medians, renderTable, renderTargets, type Samples } from "./lib/table.ts";
 import { type Context, type Figures, measurePushRss, type Sizes, warmUp, WORKLOADS } from "./lib/workloads.ts";
@@ -207,7 +206,7 @@ for (let run = 1; run <= sizes.runs && active.length; run++) {
       if (runsSteadyPushes(k)) {
         const cgroup = MemoryCgroup.create(`berth-bench-${process.pid}-${serial}`, sizes.cgroupLimit);
         cgroups.set(s, cgroup);
-        cgroup.add([s.pid, ...descendants(s.pid)]); // from its first answer on: warm-up and all
+        cgroup.addTree(s.pid); // from its first answer on: warm-up and all
       }
       await warmUp(s, k, ctx);
       addPhase("start", t);

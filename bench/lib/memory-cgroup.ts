@@ -6,6 +6,7 @@
 // Performance). Needs root and the memory controller (cgroup v2, or v1's memory hierarchy).
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { descendants } from "../../test/lib/daemon.ts";
 
 const V2_ROOT = "/sys/fs/cgroup";
 const V1_ROOT = "/sys/fs/cgroup/memory";
@@ -59,9 +60,10 @@ export class MemoryCgroup {
     return new MemoryCgroup(dir, path.join(dir, h.usageFile), limitBytes);
   }
 
-  /** Move processes into the cgroup: memory they allocate from now on is charged to it. */
-  add(pids: number[]): void {
-    for (const pid of pids) writeFileSync(path.join(this.dir, "cgroup.procs"), String(pid));
+  /** Move process `pid` and its descendants into the cgroup: memory they allocate from now on is
+   *  charged to it, as is that of any process they start later. */
+  addTree(pid: number): void {
+    for (const p of [pid, ...descendants(pid)]) writeFileSync(path.join(this.dir, "cgroup.procs"), String(p));
   }
 
   /** Bytes charged to the cgroup now. */

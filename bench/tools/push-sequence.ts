@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { descendants } from "../../test/lib/daemon.ts";
 import { BlobFactory, MiB } from "../lib/data.ts";
 import { MemoryCgroup } from "../lib/memory-cgroup.ts";
 import { agent } from "../lib/http.ts";
@@ -36,10 +35,14 @@ const limit = args["memory-limit-mib"] === undefined ? undefined : Number(args["
 if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new Error(`--memory-limit-mib must be a positive whole number, not ${args["memory-limit-mib"]}`);
 const cgroup = limit === undefined ? undefined : MemoryCgroup.create(`berth-push-sequence-${process.pid}`, limit);
 const tmp = mkdtempSync(path.join(tmpdir(), "berth-push-sequence-"));
-const server = await kind.start(path.join(tmp, "root"), { repoDir: path.resolve(import.meta.dirname, "../.."), logFile: path.join(tmp, "server.log"), nodeFlags: [] });
+const server = await kind.start(path.join(tmp, "root"), { repoDir: path.resolve(import.meta.dirname, "../.."), logFile: path.join(tmp, "server.log"), nodeFlags: [] })
+  .catch((error) => {
+    cgroup?.remove();
+    throw error;
+  });
 const factory = new BlobFactory(64 * MiB);
 try {
-  cgroup?.add([server.pid, ...descendants(server.pid)]);
+  cgroup?.addTree(server.pid);
   for (const [i, style] of styles.entries()) {
     const blob = factory.make(size);
     settleDisk();
